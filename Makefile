@@ -1,0 +1,55 @@
+# imagesearch: `make run` sets everything up and serves the app; `make test` runs the test suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The demo runs on the synthetic-domain model the project trains itself (no model hub needed). Point these at
+# real weights to search real photos, e.g. CLIP_MODEL=ViT-B-32 CLIP_PRETRAINED=/models/open_clip_vit_b32.bin.
+CLIP_MODEL ?= imagesearch-tiny
+CLIP_PRETRAINED ?= $(CURDIR)/tests/fixtures/clip/imagesearch-tiny.pt
+export CLIP_MODEL CLIP_PRETRAINED
+
+.PHONY: setup run serve demo test lint format stop clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(MAKE) --no-print-directory demo
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) imagesearch.asgi:application
+
+# A small collection to try the app with, rendered by the project's benchmark generator, only into an empty index.
+demo: setup
+	@if [ "$$($(PY) manage.py shell -c 'from search.models import Image; print(Image.objects.exists())' 2>/dev/null | tail -n1)" = "True" ]; then \
+		echo "The collection is not empty: no demo images added."; \
+	else \
+		$(PY) manage.py make_benchmark var/demo --train 0 --test 400 --seed 7 && \
+		$(PY) manage.py ingest var/demo/images; \
+	fi
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format:
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Stops the embedded PostgreSQL (it keeps running between commands so every process can share it).
+stop: setup
+	$(PY) -c "from pathlib import Path; from imagesearch.embedded_postgres import stop_embedded_server; stop_embedded_server(Path('var/pgdata'))"
+
+clean: stop
+	rm -rf var

@@ -1,0 +1,167 @@
+"""The CLIP encoder: one per process, loaded once, warmed up, shared by every request.
+
+open_clip supplies the model, its image preprocessing and its tokenizer, so vectors are exactly what open_clip
+would produce. The project's own model configs (search/clip_configs/) are registered with open_clip first, so a
+model the project trained loads through the same code path as ViT-B-32.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import open_clip
+import torch
+import torch.nn.functional as F
+from PIL import Image as PILImage
+
+logger = logging.getLogger(__name__)
+
+PROJECT_CONFIG_DIR = Path(__file__).resolve().parent / "clip_configs"
+RANDOM_WEIGHTS = {"", "none", "random"}
+
+open_clip.add_model_config(PROJECT_CONFIG_DIR)
+
+
+class ClipEncoder:
+    """Text and image encoder with L2-normalised float32 outputs; safe to call from several threads."""
+
+    def __init__(self, model_name: str, pretrained: str, *, device: str = "cpu", batch_size: int = 32) -> None:
+        self.model_name = model_name
+        self.pretrained = pretrained
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.model_key = f"{model_name}:{pretrained_tag(pretrained)}"
+        if pretrained.strip().lower() in RANDOM_WEIGHTS:
+            # Random weights are for tests and timings only; a fixed seed keeps their vectors reproducible.
+            torch.manual_seed(0)
+            pretrained = None
+        model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained, device=device)
+        self.model = model.eval()
+        self.preprocess = preprocess
+        self.tokenizer = open_clip.get_tokenizer(model_name)
+        # One forward pass at a time: torch already uses every core inside one, and a lock keeps requests from
+        # oversubscribing the CPU or interleaving on a GPU stream.
+        self._lock = threading.Lock()
+
+    @cached_property
+    def dim(self) -> int:
+        return int(self.encode_text(["a photo"]).shape[1])
+
+    def warm_up(self) -> None:
+        """One forward pass of each tower, so the first real request does not pay for lazy initialisation."""
+        size = self.preprocess.transforms[0].size
+        side = size if isinstance(size, int) else size[0]
+        self.encode_images([PILImage.new("RGB", (side, side), "gray")])
+        self.encode_text(["a photo"])
+
+    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.tokenizer(list(texts))
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        tokens = self.tokenize(texts).to(self.device)
+        with self._lock, torch.inference_mode():
+            features = self._text_features(tokens)
+        return _normalised_numpy(features)
+
+    def encode_images(self, images: Sequence[PILImage.Image]) -> np.ndarray:
+        """Encode images in batches of `batch_size`; returns one row per image."""
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        rows = []
+        for start in range(0, len(images), self.batch_size):
+            batch = torch.stack([self.preprocess(image) for image in images[start : start + self.batch_size]])
+            rows.append(self.encode_preprocessed(batch))
+        return np.concatenate(rows)
+
+    def encode_preprocessed(self, batch: torch.Tensor) -> np.ndarray:
+        with self._lock, torch.inference_mode():
+            features = self.model.encode_image(batch.to(self.device))
+        return _normalised_numpy(features)
+
+    def _text_features(self, tokens: torch.Tensor) -> torch.Tensor:
+        if not _supports_truncated_text(self.model):
+            return self.model.encode_text(tokens)
+        return encode_text_truncated(self.model, tokens)
+
+
+def encode_text_truncated(model: open_clip.CLIP, tokens: torch.Tensor) -> torch.Tensor:
+    """open_clip's CLIP.encode_text, run only up to the last end-of-text token of the batch.
+
+    The text tower is causal and pools at the end-of-text token (the highest token id), so positions after it
+    cannot change the output: dropping the padding gives the same vectors for a fraction of the work.
+    """
+    length = int(tokens.argmax(dim=-1).max()) + 1
+    tokens = tokens[:, :length]
+    cast_dtype = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast_dtype)
+    x = x + model.positional_embedding[:length].to(cast_dtype)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    x = open_clip.transformer.text_global_pool(x, tokens, model.text_pool_type)
+    if isinstance(model.text_projection, torch.nn.Linear):
+        return model.text_projection(x)
+    return x @ model.text_projection
+
+
+def _supports_truncated_text(model: torch.nn.Module) -> bool:
+    return (
+        isinstance(model, open_clip.CLIP)
+        and getattr(model, "text_pool_type", None) == "argmax"
+        and getattr(model, "attn_mask", None) is not None
+    )
+
+
+def _normalised_numpy(features: torch.Tensor) -> np.ndarray:
+    return F.normalize(features.float(), dim=-1).cpu().numpy().astype(np.float32, copy=False)
+
+
+def pretrained_tag(pretrained: str) -> str:
+    """A stable name for the weights: the open_clip tag, or file name + content hash for a local checkpoint."""
+    if pretrained.strip().lower() in RANDOM_WEIGHTS:
+        return "random-seed0"
+    path = Path(pretrained)
+    if path.is_file():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        return f"{path.name}@{digest}"
+    return pretrained
+
+
+_encoder: ClipEncoder | None = None
+_encoder_lock = threading.Lock()
+
+
+def get_encoder() -> ClipEncoder:
+    """The process's encoder, built from settings on first use and kept for the life of the process."""
+    global _encoder
+    if _encoder is None:
+        with _encoder_lock:
+            if _encoder is None:
+                _encoder = _build_from_settings()
+    return _encoder
+
+
+def preload_encoder() -> ClipEncoder:
+    """Load and warm the encoder now (server and worker start-up), not on the first request."""
+    encoder = get_encoder()
+    encoder.warm_up()
+    logger.info("CLIP encoder ready: %s on %s (dim %d)", encoder.model_key, encoder.device, encoder.dim)
+    return encoder
+
+
+def _build_from_settings() -> ClipEncoder:
+    from django.conf import settings
+
+    if settings.CLIP_THREADS:
+        torch.set_num_threads(settings.CLIP_THREADS)
+    return ClipEncoder(
+        settings.CLIP_MODEL,
+        settings.CLIP_PRETRAINED,
+        device=settings.CLIP_DEVICE,
+        batch_size=settings.CLIP_BATCH_SIZE,
+    )

@@ -1,0 +1,116 @@
+"""Reading untrusted image bytes: checked by content, with Pillow's decompression-bomb limit kept on.
+
+Every way an image enters the project (folder ingest, upload, web fetch) comes through load_image, so the checks
+are the same everywhere and a bad file is refused with one kind of error that says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+
+# Pillow names; MPO is the multi-picture JPEG that many cameras write.
+ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
+FILE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+_EXTENSION_BY_FORMAT = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
+
+
+class InvalidImage(ValueError):
+    """The bytes are not an image the project accepts; str(error) says why, for the person who sent it."""
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    data: bytes
+    sha256: str
+    format: str
+    image: PILImage.Image  # decoded, orientation applied, first frame of an animation
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return _EXTENSION_BY_FORMAT.get(self.format, self.format.lower())
+
+
+def load_image(
+    data: bytes,
+    *,
+    max_pixels: int,
+    max_bytes: int | None = None,
+    allowed_formats: frozenset[str] = ALLOWED_FORMATS,
+) -> LoadedImage:
+    """Decode and check `data`; raise InvalidImage with a reason for anything that is not a usable image."""
+    if not data:
+        raise InvalidImage("the file is empty")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise InvalidImage(f"the file is {len(data):,} bytes; the limit is {max_bytes:,}")
+    image = _open(data)
+    if image.format not in allowed_formats:
+        raise InvalidImage(f"{image.format or 'unknown'} images are not accepted")
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InvalidImage(f"{width}x{height} pixels is over the limit of {max_pixels:,} (decompression bomb?)")
+    decoded = _decode(image)
+    return LoadedImage(
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        format=image.format,
+        image=decoded,
+        width=decoded.width,
+        height=decoded.height,
+    )
+
+
+def _open(data: bytes) -> PILImage.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            return PILImage.open(io.BytesIO(data))
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as error:
+        raise InvalidImage(f"too many pixels (decompression bomb): {error}") from None
+    except UnidentifiedImageError:
+        raise InvalidImage("not an image Pillow can read (unknown or damaged content)") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InvalidImage(f"unreadable image: {error}") from None
+
+
+def _decode(image: PILImage.Image) -> PILImage.Image:
+    try:
+        image.seek(0)
+        image.load()
+        oriented = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        # Pillow reports truncated and corrupt data as OSError ("image file is truncated", "broken data stream").
+        raise InvalidImage(f"damaged image data: {error}") from None
+    except PILImage.DecompressionBombError as error:
+        raise InvalidImage(f"too many pixels (decompression bomb): {error}") from None
+    return oriented if oriented is not None else image
+
+
+def flatten_to_rgb(image: PILImage.Image, background: tuple[int, int, int] = (255, 255, 255)) -> PILImage.Image:
+    """RGB with any transparency composited onto `background` (JPEG has no alpha)."""
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        canvas = PILImage.new("RGB", rgba.size, background)
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return image.convert("RGB")
+
+
+def make_thumbnail(image: PILImage.Image, size: int) -> bytes:
+    """A JPEG no larger than size x size, keeping the aspect ratio."""
+    thumbnail = flatten_to_rgb(image)
+    thumbnail.thumbnail((size, size), PILImage.Resampling.LANCZOS)
+    return to_jpeg(thumbnail, quality=82)
+
+
+def to_jpeg(image: PILImage.Image, *, quality: int = 92) -> bytes:
+    buffer = io.BytesIO()
+    flatten_to_rgb(image).save(buffer, format="JPEG", quality=quality, optimize=True)
+    return buffer.getvalue()

@@ -1,0 +1,33 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from search.encoder import get_encoder
+from search.services.ingest import IngestReport, find_image_files, images_ingest
+
+
+class Command(BaseCommand):
+    help = "Index the images of a folder (recursively); content already indexed is skipped."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--category", help="category for every image (default: the first subfolder's name)")
+        parser.add_argument("--batch-size", type=int, default=None)
+
+    def handle(self, path: Path, category: str | None, batch_size: int | None, **options):
+        if not path.is_dir():
+            raise CommandError(f"{path} is not a folder")
+        candidates = find_image_files(path, category=category)
+        encoder = get_encoder()
+        self.stdout.write(f"{len(candidates)} image files under {path}; model {encoder.model_key}")
+        with tqdm(total=len(candidates), unit="img", disable=not candidates) as bar:
+            report = images_ingest(
+                candidates, encoder=encoder, batch_size=batch_size, on_batch=lambda batch: bar.update(batch.seen)
+            )
+        self._summary(report)
+
+    def _summary(self, report: IngestReport) -> None:
+        self.stdout.write(f"added {report.added}, already present {report.present}, unreadable {len(report.failed)}")
+        for file, reason in report.failed:
+            self.stdout.write(f"  skipped {file}: {reason}")

@@ -1,0 +1,83 @@
+"""Writes for single images: store one (files + row, all or nothing), delete one (row, vector and files)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from search.imagefiles import LoadedImage, make_thumbnail
+from search.models import Image, ImageSource
+
+logger = logging.getLogger(__name__)
+
+
+def image_create(
+    *,
+    loaded: LoadedImage,
+    vector: np.ndarray,
+    model_key: str,
+    original_name: str,
+    source: str = ImageSource.FOLDER,
+    source_url: str = "",
+    category: str = "",
+) -> Image | None:
+    """Store the files and the row of a new image; None if the same content is already indexed."""
+    if Image.objects.filter(sha256=loaded.sha256).exists():
+        return None
+    file_name, thumbnail_name = _write_files(loaded)
+    try:
+        with transaction.atomic():
+            return Image.objects.create(
+                sha256=loaded.sha256,
+                original_name=original_name[:255],
+                file=file_name,
+                thumbnail=thumbnail_name,
+                width=loaded.width,
+                height=loaded.height,
+                format=loaded.format,
+                byte_size=len(loaded.data),
+                source=source,
+                source_url=source_url,
+                category=category[:100],
+                embedding=vector,
+                embedding_model=model_key,
+            )
+    except IntegrityError:
+        # Another process indexed the same content meanwhile; the files it wrote are these same bytes.
+        return None
+    except Exception:
+        _delete_files_unless_referenced(loaded.sha256, [file_name, thumbnail_name])
+        raise
+
+
+def image_delete(*, image: Image) -> None:
+    """Remove the row (and with it the vector and its index entry), then its files once the delete commits."""
+    names = [image.file.name, image.thumbnail.name]
+    with transaction.atomic():
+        image.delete()
+        transaction.on_commit(lambda: _delete_files(names))
+
+
+def _write_files(loaded: LoadedImage) -> tuple[str, str]:
+    # Content-addressed names: a re-run after a crash overwrites the same files instead of leaving copies.
+    shard = f"{loaded.sha256[:2]}/{loaded.sha256[2:4]}"
+    file_name = default_storage.save(f"images/{shard}/{loaded.sha256}.{loaded.extension}", ContentFile(loaded.data))
+    thumbnail = make_thumbnail(loaded.image, settings.THUMBNAIL_SIZE)
+    thumbnail_name = default_storage.save(f"thumbnails/{shard}/{loaded.sha256}.jpg", ContentFile(thumbnail))
+    return file_name, thumbnail_name
+
+
+def _delete_files_unless_referenced(sha256: str, names: list[str]) -> None:
+    if not Image.objects.filter(sha256=sha256).exists():
+        _delete_files(names)
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        if name:
+            default_storage.delete(name)

@@ -1,0 +1,67 @@
+"""Re-embedding the collection with the configured CLIP model (after a model change)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from search.encoder import ClipEncoder, get_encoder
+from search.imagefiles import InvalidImage, load_image
+from search.models import Image
+from search.vector_index import ensure_hnsw_index
+
+
+@dataclass
+class ReindexReport:
+    updated: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)  # (image id, reason)
+
+
+def images_needing_reindex(model_key: str):
+    return Image.objects.exclude(embedding_model=model_key, embedding__isnull=False)
+
+
+def images_reindex(
+    *,
+    encoder: ClipEncoder | None = None,
+    batch_size: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> ReindexReport:
+    """Embed every image whose vector is missing or from another model, a committed batch at a time.
+
+    Each batch commits on its own, so an interrupted run loses at most one batch and the next run resumes with
+    the images still left (they are the ones not yet carrying this model's key).
+    """
+    encoder = encoder or get_encoder()
+    ensure_hnsw_index(encoder.model_key, encoder.dim)
+    size = batch_size or settings.CLIP_BATCH_SIZE
+    report = ReindexReport()
+    last_id = 0
+    while batch := list(images_needing_reindex(encoder.model_key).filter(id__gt=last_id).order_by("id")[:size]):
+        last_id = batch[-1].id
+        done = _reindex_batch(batch, encoder, report)
+        if on_batch:
+            on_batch(done)
+    return report
+
+
+def _reindex_batch(batch: list[Image], encoder: ClipEncoder, report: ReindexReport) -> int:
+    readable = []
+    for image in batch:
+        try:
+            with default_storage.open(image.file.name, "rb") as handle:
+                readable.append((image, load_image(handle.read(), max_pixels=settings.IMAGE_MAX_PIXELS)))
+        except (OSError, InvalidImage) as error:
+            report.failed.append((image.id, str(error)))
+    vectors = encoder.encode_images([loaded.image for _, loaded in readable])
+    for (image, _), vector in zip(readable, vectors, strict=True):
+        image.embedding = vector
+        image.embedding_model = encoder.model_key
+    with transaction.atomic():
+        Image.objects.bulk_update([image for image, _ in readable], ["embedding", "embedding_model"])
+    report.updated += len(readable)
+    return len(batch)

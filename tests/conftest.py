@@ -1,0 +1,38 @@
+"""Test set-up: the real embedded PostgreSQL with pgvector, and the project's small CLIP model.
+
+Pretrained weights cannot be downloaded on the project's machines, so tests use imagesearch-tiny: the synthetic-
+domain model the project trains itself (tests/fixtures/clip/), loaded through the same code path as ViT-B-32.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search import encoder as encoder_module
+
+TEST_CLIP_MODEL = "imagesearch-tiny"
+SHIPPED_CHECKPOINT = Path(__file__).parent / "fixtures" / "clip" / "imagesearch-tiny.pt"
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    settings.CLIP_MODEL = TEST_CLIP_MODEL
+    settings.CLIP_PRETRAINED = str(SHIPPED_CHECKPOINT) if SHIPPED_CHECKPOINT.exists() else ""
+    settings.CLIP_BATCH_SIZE = 16
+    encoder_module._encoder = None
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    return encoder_module.get_encoder()
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path_factory) -> Path:
+    """Each test writes its image files under its own folder, so file-leak assertions see only its own."""
+    root = tmp_path_factory.mktemp("media")
+    settings.MEDIA_ROOT = root
+    return root

@@ -1,0 +1,60 @@
+"""Builders for test data: image bytes made with Pillow, and Image rows with chosen vectors."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import struct
+import zlib
+
+import numpy as np
+from PIL import Image as PILImage
+
+from search.models import Image
+
+_counter = itertools.count()
+
+
+def image_bytes(color="red", size=(64, 48), fmt="JPEG", mode="RGB", **save_options) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new(mode, size, color).save(buffer, format=fmt, **save_options)
+    return buffer.getvalue()
+
+
+def noise_image_bytes(seed: int, size=(96, 72), fmt="JPEG") -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    PILImage.fromarray(pixels).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def png_bomb_bytes(width=100_000, height=100_000) -> bytes:
+    """A tiny PNG whose header claims width x height pixels: Pillow must refuse it before decoding."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def unit_vector(dim: int, seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def image_row(*, vector: np.ndarray, model_key: str, **fields) -> Image:
+    """An Image row with a given vector and no files (for tests of the vector search itself)."""
+    n = next(_counter)
+    defaults = {
+        "sha256": hashlib.sha256(f"row-{n}".encode()).hexdigest(),
+        "original_name": f"row-{n}.jpg",
+        "file": f"images/row-{n}.jpg",
+        "thumbnail": f"thumbnails/row-{n}.jpg",
+        "width": 64,
+        "height": 64,
+        "format": "JPEG",
+        "byte_size": 1000,
+    }
+    return Image.objects.create(embedding=vector, embedding_model=model_key, **{**defaults, **fields})

@@ -1,0 +1,115 @@
+import io
+
+import pytest
+from django.db import DataError
+from PIL import Image as PILImage
+
+from search.imagefiles import load_image
+from search.models import Image, ImageSource
+from search.services.images import image_create, image_delete
+from search.services.ingest import find_image_files, images_ingest
+from tests.factories import image_bytes, noise_image_bytes, png_bomb_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def _files_under(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "photos"
+    (root / "cats" / "indoor").mkdir(parents=True)
+    (root / "dogs").mkdir()
+    (root / "cats" / "a.jpg").write_bytes(noise_image_bytes(1))
+    (root / "cats" / "indoor" / "b.png").write_bytes(noise_image_bytes(2, fmt="PNG"))
+    (root / "dogs" / "c.webp").write_bytes(noise_image_bytes(3, fmt="WEBP"))
+    (root / "top.gif").write_bytes(image_bytes(fmt="GIF"))
+    (root / "notes.txt").write_text("not an image file name")
+    return root
+
+
+def test_ingests_every_image_with_category_from_first_subfolder(folder, encoder):
+    report = images_ingest(find_image_files(folder), encoder=encoder)
+    assert (report.added, report.present, report.failed) == (4, 0, [])
+    categories = dict(Image.objects.values_list("original_name", "category"))
+    assert categories == {"a.jpg": "cats", "b.png": "cats", "c.webp": "dogs", "top.gif": ""}
+
+
+def test_category_option_overrides_folders(folder, encoder):
+    images_ingest(find_image_files(folder, category="pets"), encoder=encoder)
+    assert set(Image.objects.values_list("category", flat=True)) == {"pets"}
+
+
+def test_stores_metadata_vector_file_and_thumbnail(folder, encoder, media_root):
+    images_ingest(find_image_files(folder / "dogs"), encoder=encoder)
+    image = Image.objects.get()
+    assert (image.format, image.width, image.height, image.source) == ("WEBP", 96, 72, ImageSource.FOLDER)
+    assert image.byte_size == (folder / "dogs" / "c.webp").stat().st_size
+    assert image.embedding_model == encoder.model_key
+    assert len(image.embedding) == encoder.dim
+    assert (media_root / image.file.name).read_bytes() == (folder / "dogs" / "c.webp").read_bytes()
+    assert PILImage.open(media_root / image.thumbnail.name).format == "JPEG"
+
+
+def test_running_twice_adds_nothing(folder, encoder, media_root):
+    images_ingest(find_image_files(folder), encoder=encoder)
+    files_before = _files_under(media_root)
+    report = images_ingest(find_image_files(folder), encoder=encoder)
+    assert (report.added, report.present) == (0, 4)
+    assert Image.objects.count() == 4
+    assert _files_under(media_root) == files_before
+
+
+def test_same_content_twice_in_one_batch_is_stored_once(tmp_path, encoder):
+    (tmp_path / "one.jpg").write_bytes(noise_image_bytes(5))
+    (tmp_path / "copy.jpg").write_bytes(noise_image_bytes(5))
+    report = images_ingest(find_image_files(tmp_path), encoder=encoder)
+    assert (report.added, report.present, Image.objects.count()) == (1, 1, 1)
+
+
+def test_bad_files_are_reported_and_leave_nothing_behind(tmp_path, encoder, media_root):
+    good = noise_image_bytes(9, fmt="PNG")
+    (tmp_path / "good.png").write_bytes(good)
+    (tmp_path / "truncated.png").write_bytes(good[: len(good) // 2])
+    (tmp_path / "text.jpg").write_text("hello, I am not a JPEG")
+    (tmp_path / "empty.jpeg").write_bytes(b"")
+    (tmp_path / "bomb.png").write_bytes(png_bomb_bytes())
+    report = images_ingest(find_image_files(tmp_path), encoder=encoder)
+    reasons = {name.rsplit("/", 1)[-1]: reason for name, reason in report.failed}
+    assert report.added == 1
+    assert set(reasons) == {"truncated.png", "text.jpg", "empty.jpeg", "bomb.png"}
+    assert "decompression bomb" in reasons["bomb.png"]
+    assert "empty" in reasons["empty.jpeg"]
+    assert Image.objects.count() == 1
+    assert len(_files_under(media_root)) == 2  # the good image and its thumbnail
+
+
+def test_failed_row_write_removes_the_files_it_wrote(encoder, media_root):
+    loaded = load_image(noise_image_bytes(11), max_pixels=10**8)
+    with pytest.raises(DataError):
+        image_create(
+            loaded=loaded,
+            vector=encoder.encode_images([loaded.image])[0],
+            model_key=encoder.model_key,
+            original_name="x.jpg",
+            source="s" * 50,
+        )  # too long for the column: Postgres refuses the row
+    assert Image.objects.count() == 0
+    assert _files_under(media_root) == []
+
+
+def test_delete_removes_row_and_files(folder, encoder, media_root, django_capture_on_commit_callbacks):
+    images_ingest(find_image_files(folder / "dogs"), encoder=encoder)
+    with django_capture_on_commit_callbacks(execute=True):
+        image_delete(image=Image.objects.get())
+    assert Image.objects.count() == 0
+    assert _files_under(media_root) == []
+
+
+def test_thumbnail_is_stored_for_transparent_png(tmp_path, encoder, media_root):
+    (tmp_path / "alpha.png").write_bytes(image_bytes(fmt="PNG", mode="RGBA", color=(0, 0, 255, 0), size=(600, 300)))
+    images_ingest(find_image_files(tmp_path), encoder=encoder)
+    thumbnail = PILImage.open(io.BytesIO((media_root / Image.objects.get().thumbnail.name).read_bytes()))
+    assert max(thumbnail.size) <= 320

@@ -1,0 +1,52 @@
+import pytest
+
+from search.models import Image
+from search.services.ingest import find_image_files, images_ingest
+from search.services.reindex import images_needing_reindex, images_reindex
+from tests.factories import noise_image_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def collection(tmp_path, encoder):
+    for seed in range(5):
+        (tmp_path / f"{seed}.jpg").write_bytes(noise_image_bytes(seed))
+    images_ingest(find_image_files(tmp_path), encoder=encoder)
+    expected = dict(Image.objects.values_list("id", "embedding"))
+    # As if the collection had been embedded by another model of another dimension.
+    for image in Image.objects.all():
+        image.embedding, image.embedding_model = [0.5] * 8, "OldModel:old-tag"
+        image.save()
+    return expected
+
+
+def test_reindex_embeds_everything_with_the_current_model(collection, encoder):
+    report = images_reindex(encoder=encoder, batch_size=2)
+    assert (report.updated, report.failed) == (5, [])
+    for image_id, embedding in Image.objects.values_list("id", "embedding"):
+        assert list(embedding) == pytest.approx(list(collection[image_id]), abs=1e-5)
+    assert not images_needing_reindex(encoder.model_key).exists()
+
+
+def test_interrupted_reindex_resumes_where_it_stopped(collection, encoder):
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_first_batch(done):
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        images_reindex(encoder=encoder, batch_size=2, on_batch=stop_after_first_batch)
+    assert images_needing_reindex(encoder.model_key).count() == 3
+    report = images_reindex(encoder=encoder, batch_size=2)
+    assert report.updated == 3
+    assert not images_needing_reindex(encoder.model_key).exists()
+
+
+def test_missing_file_is_reported_not_fatal(collection, encoder, media_root):
+    broken = Image.objects.order_by("id").first()
+    (media_root / broken.file.name).unlink()
+    report = images_reindex(encoder=encoder)
+    assert report.updated == 4
+    assert [image_id for image_id, _ in report.failed] == [broken.id]
