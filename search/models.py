@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import connection, models, transaction
 from django.db.models.functions import Cast
 from pgvector.django import CosineDistance, VectorField
@@ -70,6 +74,12 @@ class Image(models.Model):
     category = models.CharField(max_length=100, blank=True, db_index=True)
     caption = models.TextField(blank=True)
     caption_curated = models.BooleanField(default=False, help_text="edited by a curator: never overwritten")
+    caption_model = models.CharField(max_length=300, blank=True, help_text="the captioner that wrote the caption")
+    caption_embedding = VectorField(null=True, blank=True)
+    caption_embedding_model = models.CharField(max_length=300, blank=True, db_index=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="added_images"
+    )
     hidden = models.BooleanField(default=False, db_index=True)
     embedding = VectorField(null=True, blank=True)
     embedding_model = models.CharField(max_length=300, blank=True, db_index=True)
@@ -80,6 +90,151 @@ class Image(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # Full-text search over what people and captioners wrote about an image (hybrid search).
+            GinIndex(SearchVector("caption", "original_name", "category", config="english"), name="image_text_gin"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.sha256[:12]})"
+
+
+class CaptionRevision(models.Model):
+    """Every caption an image has had, so a curator can see and restore an earlier one."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="caption_revisions")
+    caption = models.TextField(blank=True)
+    curated = models.BooleanField(default=False)
+    caption_model = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class SearchSession(models.Model):
+    """A user's conversation with the collection: an ordered history of turns."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="search_sessions")
+    title = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="last activity; idle sessions lose their temp files")
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title or f"Session {self.pk}"
+
+
+class QueryImage(models.Model):
+    """An image uploaded as a query: a temporary file tied to its session (purged when the session idles)."""
+
+    session = models.ForeignKey(SearchSession, on_delete=models.CASCADE, related_name="query_images")
+    file = models.FileField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=10)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    byte_size = models.PositiveBigIntegerField()
+    caption = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class TurnKind(models.TextChoices):
+    QUERY = "query", "Query"
+    FEEDBACK = "feedback", "Feedback text"
+    JUDGEMENT = "judgement", "Relevance judgements"
+    MORE_LIKE_THIS = "more_like_this", "More like this"
+
+
+class SearchTurn(models.Model):
+    """One step of a session: what was asked, the query vector used, and the results shown."""
+
+    session = models.ForeignKey(SearchSession, on_delete=models.CASCADE, related_name="turns")
+    position = models.PositiveIntegerField()
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", help_text="refined turn"
+    )
+    kind = models.CharField(max_length=20, choices=TurnKind.choices)
+    text = models.TextField(blank=True, help_text="what the user typed this turn (query or feedback)")
+    query_text = models.TextField(blank=True, help_text="the text query in force after this turn")
+    query_image = models.ForeignKey(QueryImage, null=True, blank=True, on_delete=models.SET_NULL)
+    image_weight = models.FloatField(null=True, blank=True)
+    relevant_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    not_relevant_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    weights = models.JSONField(default=dict, blank=True, help_text="refinement weights used")
+    query_vector = VectorField(null=True, blank=True)
+    model_key = models.CharField(max_length=300, blank=True)
+    results = models.JSONField(default=list, blank=True, help_text="[{id, score}] as shown")
+    rewrite = models.JSONField(default=dict, blank=True, help_text="language-model rewrite of the text, if any")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [models.UniqueConstraint(fields=["session", "position"], name="turn_position_unique")]
+
+
+class JobKind(models.TextChoices):
+    FETCH = "fetch", "Fetch from the web"
+    INGEST = "ingest", "Ingest a folder"
+    CAPTION = "caption", "Caption images"
+    REINDEX = "reindex", "Re-embed images"
+
+
+class JobState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Job(models.Model):
+    """Long background work (fetch, ingest, ...) with its progress, kept in the database across worker restarts."""
+
+    kind = models.CharField(max_length=20, choices=JobKind.choices)
+    state = models.CharField(max_length=20, choices=JobState.choices, default=JobState.PENDING, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    query = models.CharField(max_length=500, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True, help_text="final report or the error that stopped the job")
+    task_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+
+class JobItemState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
+class JobItem(models.Model):
+    """One unit of a job (a URL or a file), so failed items can be retried and progress survives restarts."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
+    source = models.CharField(max_length=2000, help_text="URL or file path")
+    state = models.CharField(max_length=20, choices=JobItemState.choices, default=JobItemState.PENDING)
+    reason = models.TextField(blank=True)
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job", "id"]
+        constraints = [models.UniqueConstraint(fields=["job", "source"], name="job_item_source_unique")]
