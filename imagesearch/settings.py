@@ -75,6 +75,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_settings(env_str("DATABASE_URL"), VAR_DIR)}
+# Lets several test runs share one server without sharing a test database.
+DATABASES["default"]["TEST"] = {"NAME": env_str("IMAGESEARCH_TEST_DB", "test_imagesearch")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -136,3 +138,8 @@ SEARCH_DEFAULT_TOP_K = env_int("SEARCH_DEFAULT_TOP_K", 24, minimum=1, maximum=10
 SEARCH_IMAGE_WEIGHT = env_float("SEARCH_IMAGE_WEIGHT", 0.5, minimum=0.0, maximum=1.0)
 # HNSW candidate list size; raised to top_k when a query asks for more (see docs/benchmarks.md for the curve).
 SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 40, minimum=1, maximum=1000)
+
+# --- Cache and channel layer -------------------------------------------------------------------------------------
+# Process-local defaults; the background-work section below switches both to Redis when a Redis is available.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
