@@ -1,0 +1,91 @@
+import json
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from PIL import Image as PILImage
+
+from search.evaluation.runner import image_to_text_row, prepare_eval_set, text_to_image_rankings
+from search.models import Image
+from tests.factories import noise_image_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """A hand-made Karpathy-style dataset: four images, two captions each, two of them equivalent by attributes."""
+    (tmp_path / "images").mkdir()
+    entries = []
+    for index in range(4):
+        name = f"{index}.png"
+        (tmp_path / "images" / name).write_bytes(noise_image_bytes(index, fmt="PNG"))
+        attributes = {"colour": "red" if index < 2 else f"c{index}"}
+        entries.append(
+            {
+                "filename": name,
+                "split": "test",
+                "imgid": index,
+                "attributes": attributes,
+                "sentences": [{"raw": f"picture number {index}"}, {"raw": f"a {attributes['colour']} thing"}],
+            }
+        )
+    entries.append({"filename": "t.png", "split": "train", "sentences": [{"raw": "unused"}]})
+    PILImage.new("RGB", (8, 8)).save(tmp_path / "images" / "t.png")
+    (tmp_path / "dataset.json").write_text(json.dumps({"dataset": "handmade", "images": entries}))
+    return tmp_path
+
+
+def _brute_force_ranks(eval_set):
+    vectors = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "embedding"))
+    matrix = np.stack([np.asarray(vectors[i]) for i in eval_set.image_ids])
+    scores = eval_set.caption_vectors() @ matrix.T
+    return [[eval_set.image_ids[j] for j in np.argsort(-row, kind="stable")] for row in scores]
+
+
+def test_prepares_only_the_split_and_reuses_indexed_images(dataset, encoder):
+    eval_set = prepare_eval_set(dataset, split="test", encoder=encoder)
+    again = prepare_eval_set(dataset, split="test", encoder=encoder)
+    assert len(eval_set.image_ids) == 4 and len(eval_set.captions) == 8
+    assert again.image_ids == eval_set.image_ids
+    assert Image.objects.count() == 4
+    assert eval_set.lenient_ids(0) == frozenset(eval_set.image_ids[:2])
+
+
+def test_search_module_rankings_equal_brute_force(dataset, encoder):
+    eval_set = prepare_eval_set(dataset, split="test", encoder=encoder, depth=4)
+    expected = _brute_force_ranks(eval_set)
+    assert text_to_image_rankings(eval_set, exact=True) == expected
+    assert text_to_image_rankings(eval_set, exact=False) == expected
+
+
+def test_image_to_text_rank_is_best_own_caption(dataset, encoder):
+    eval_set = prepare_eval_set(dataset, split="test", encoder=encoder)
+    row = image_to_text_row(eval_set)
+    vectors = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "embedding"))
+    ranks = []
+    for index, image_id in enumerate(eval_set.image_ids):
+        scores = eval_set.caption_vectors() @ np.asarray(vectors[image_id])
+        order = list(np.argsort(-scores, kind="stable"))
+        ranks.append(min(order.index(c) for c, owner in enumerate(eval_set.caption_image) if owner == index) + 1)
+    assert row.strict["R@1"] == pytest.approx(sum(r == 1 for r in ranks) / 4)
+    assert row.strict["median_rank"] == pytest.approx(float(np.median(ranks)))
+    assert row.lenient["R@1"] >= row.strict["R@1"]
+
+
+def test_command_prints_table_and_writes_json_and_markdown(dataset, tmp_path):
+    out, report, markdown = StringIO(), tmp_path / "report.json", tmp_path / "bench.md"
+    markdown.write_text("# Benchmarks\n")
+    call_command("evaluate", str(dataset), "--json", str(report), "--markdown", str(markdown), stdout=out)
+    document = json.loads(report.read_text())
+    names = [row["name"] for row in document["rows"]]
+    assert names == ["text → image (exact)", "text → image (HNSW)", "image → text (exact)"]
+    assert document["images"] == 4 and document["model"].startswith("imagesearch-tiny:")
+    assert "| text → image (HNSW) |" in out.getvalue()
+    assert markdown.read_text().startswith("# Benchmarks\n") and "Command: `manage.py evaluate" in markdown.read_text()
+
+
+def test_command_refuses_an_empty_split(dataset):
+    with pytest.raises(CommandError, match="no images in split 'val'"):
+        call_command("evaluate", str(dataset), "--split", "val", stdout=StringIO())
