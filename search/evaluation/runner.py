@@ -172,8 +172,38 @@ def image_to_text_rows(eval_set: EvalSet) -> list[RowResult]:
     return [image_to_text_row(eval_set)]
 
 
+def feedback_rows(eval_set: EvalSet) -> list[RowResult]:
+    """One simulated round of relevance feedback, as a user of a search session would give it.
+
+    The ground-truth image is marked relevant when it is among the first 10 results and the others shown are marked
+    not relevant; the query moves by Rocchio (search.refinement, the same code as the web sessions) and runs again.
+    Judged images stay eligible in the second query, so both rankings are over the same images.
+    """
+    from search.refinement import rocchio
+
+    before = text_to_image_rankings(eval_set, exact=False)
+    vectors = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "embedding"))
+    moved = []
+    for caption_index, ranked in enumerate(before):
+        truth = eval_set.image_ids[eval_set.caption_image[caption_index]]
+        shown = ranked[:10]
+        relevant = [vectors[image_id] for image_id in shown if image_id == truth]
+        not_relevant = [vectors[image_id] for image_id in shown if image_id != truth]
+        moved.append(rocchio(eval_set.caption_vectors()[caption_index], relevant, not_relevant))
+    after = text_to_image_rankings(eval_set, exact=False, vectors=np.stack(moved))
+    return [
+        text_to_image_row(eval_set, before, "text → image (HNSW), before feedback"),
+        text_to_image_row(eval_set, after, "text → image (HNSW), after one feedback round"),
+    ]
+
+
 Row = Callable[[EvalSet], list[RowResult]]
-ROWS: dict[str, Row] = {"exact": exact_row, "index": index_row, "image_to_text": image_to_text_rows}
+ROWS: dict[str, Row] = {
+    "exact": exact_row,
+    "index": index_row,
+    "image_to_text": image_to_text_rows,
+    "feedback": feedback_rows,
+}
 
 
 def run_rows(eval_set: EvalSet, names: list[str]) -> list[RowResult]:

@@ -80,7 +80,13 @@ def test_command_prints_table_and_writes_json_and_markdown(dataset, tmp_path):
     call_command("evaluate", str(dataset), "--json", str(report), "--markdown", str(markdown), stdout=out)
     document = json.loads(report.read_text())
     names = [row["name"] for row in document["rows"]]
-    assert names == ["text → image (exact)", "text → image (HNSW)", "image → text (exact)"]
+    assert names == [
+        "text → image (exact)",
+        "text → image (HNSW)",
+        "image → text (exact)",
+        "text → image (HNSW), before feedback",
+        "text → image (HNSW), after one feedback round",
+    ]
     assert document["images"] == 4 and document["model"].startswith("imagesearch-tiny:")
     assert "| text → image (HNSW) |" in out.getvalue()
     assert markdown.read_text().startswith("# Benchmarks\n") and "Command: `manage.py evaluate" in markdown.read_text()
@@ -89,3 +95,14 @@ def test_command_prints_table_and_writes_json_and_markdown(dataset, tmp_path):
 def test_command_refuses_an_empty_split(dataset):
     with pytest.raises(CommandError, match="no images in split 'val'"):
         call_command("evaluate", str(dataset), "--split", "val", stdout=StringIO())
+
+
+def test_feedback_round_moves_queries_toward_the_ground_truth(dataset, encoder):
+    from search.evaluation.runner import feedback_rows
+
+    eval_set = prepare_eval_set(dataset, split="test", encoder=encoder)
+    before, after = feedback_rows(eval_set)
+    # With four images every ground truth is in the top 10, so it is marked relevant and the rest not relevant.
+    assert before.strict["R@10"] == 1.0
+    assert after.strict["R@1"] >= before.strict["R@1"]
+    assert after.strict["queries"] == before.strict["queries"] == 8
