@@ -121,9 +121,13 @@ def text_to_image_rankings(eval_set: EvalSet, *, exact: bool, vectors: np.ndarra
     return [[hit.id for hit in search_by_vector(vector, request=request, model_key=model_key)] for vector in vectors]
 
 
-def text_to_image_row(eval_set: EvalSet, rankings: list[list[int]], name: str) -> RowResult:
+def text_to_image_row(
+    eval_set: EvalSet, rankings: list[list[int]], name: str, caption_indices: list[int] | None = None
+) -> RowResult:
+    """Recall of rankings made for the captions at `caption_indices` (default: all captions, in order)."""
     strict, lenient = [], []
-    for caption_index, ranked in enumerate(rankings):
+    indices = range(len(rankings)) if caption_indices is None else caption_indices
+    for caption_index, ranked in zip(indices, rankings, strict=True):
         image_index = eval_set.caption_image[caption_index]
         strict.append(first_rank(ranked, {eval_set.image_ids[image_index]}))
         lenient.append(first_rank(ranked, eval_set.lenient_ids(image_index)))
@@ -197,12 +201,46 @@ def feedback_rows(eval_set: EvalSet) -> list[RowResult]:
     ]
 
 
+def hybrid_rows(eval_set: EvalSet) -> list[RowResult]:
+    """Hybrid (vector + full-text, fused) against pure vector search, on the same queries.
+
+    No captioning weights exist here, so each image's first caption from the dataset file stands in for a generated
+    caption (written like one, never over a curator's); the image's other captions are the queries.
+    """
+    from search.selectors import search_images
+    from search.services.captions import captions_import
+
+    shas = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "sha256"))
+    first_caption: dict[int, int] = {}
+    for caption_index, image_index in enumerate(eval_set.caption_image):
+        first_caption.setdefault(image_index, caption_index)
+    captions_import(
+        [(shas[eval_set.image_ids[i]], eval_set.captions[c]) for i, c in first_caption.items()],
+        encoder=eval_set.encoder,
+    )
+    queries = [c for c in range(len(eval_set.captions)) if c not in set(first_caption.values())]
+    vectors = eval_set.caption_vectors()[queries]
+    vector_rankings = text_to_image_rankings(eval_set, exact=False, vectors=vectors)
+    hybrid_rankings = [
+        [hit.id for hit in search_images(_hybrid_request(eval_set, eval_set.captions[c])).hits] for c in queries
+    ]
+    return [
+        text_to_image_row(eval_set, vector_rankings, "text → image, vector only (other captions)", queries),
+        text_to_image_row(eval_set, hybrid_rankings, "text → image, hybrid (other captions)", queries),
+    ]
+
+
+def _hybrid_request(eval_set: EvalSet, text: str) -> SearchRequest:
+    return SearchRequest(text=text, only_ids=eval_set.image_ids, top_k=eval_set.depth, mode="hybrid")
+
+
 Row = Callable[[EvalSet], list[RowResult]]
 ROWS: dict[str, Row] = {
     "exact": exact_row,
     "index": index_row,
     "image_to_text": image_to_text_rows,
     "feedback": feedback_rows,
+    "hybrid": hybrid_rows,
 }
 
 

@@ -86,6 +86,8 @@ def test_command_prints_table_and_writes_json_and_markdown(dataset, tmp_path):
         "image → text (exact)",
         "text → image (HNSW), before feedback",
         "text → image (HNSW), after one feedback round",
+        "text → image, vector only (other captions)",
+        "text → image, hybrid (other captions)",
     ]
     assert document["images"] == 4 and document["model"].startswith("imagesearch-tiny:")
     assert "| text → image (HNSW) |" in out.getvalue()
@@ -106,3 +108,22 @@ def test_feedback_round_moves_queries_toward_the_ground_truth(dataset, encoder):
     assert before.strict["R@10"] == 1.0
     assert after.strict["R@1"] >= before.strict["R@1"]
     assert after.strict["queries"] == before.strict["queries"] == 8
+
+
+def test_hybrid_row_finds_images_by_words_of_their_stand_in_captions(tmp_path, encoder):
+    from search.evaluation.runner import hybrid_rows
+
+    (tmp_path / "images").mkdir()
+    words = ["zebra", "lighthouse", "teapot", "volcano"]
+    entries = []
+    for index, word in enumerate(words):
+        (tmp_path / "images" / f"{index}.png").write_bytes(noise_image_bytes(100 + index, fmt="PNG"))
+        sentences = [{"raw": f"a {word} seen from afar"}, {"raw": word}]
+        entries.append({"filename": f"{index}.png", "split": "test", "sentences": sentences})
+    (tmp_path / "dataset.json").write_text(json.dumps({"dataset": "words", "images": entries}))
+    eval_set = prepare_eval_set(tmp_path, split="test", encoder=encoder)
+    vector, hybrid = hybrid_rows(eval_set)
+    assert vector.strict["queries"] == hybrid.strict["queries"] == 4  # the second caption of each image
+    assert sorted(Image.objects.values_list("caption", flat=True)) == sorted(f"a {w} seen from afar" for w in words)
+    # Each query word stands only in its own image's caption, so the full-text ranking puts that image first.
+    assert hybrid.strict["R@1"] == 1.0
