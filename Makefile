@@ -11,7 +11,7 @@ CLIP_MODEL ?= imagesearch-tiny
 CLIP_PRETRAINED ?= $(CURDIR)/tests/fixtures/clip/imagesearch-tiny.pt
 export CLIP_MODEL CLIP_PRETRAINED
 
-.PHONY: setup run serve demo test lint format stop clean
+.PHONY: setup run serve demo test lint format stop clean browser-deps
 
 setup: $(VENV)/.installed
 
@@ -25,7 +25,7 @@ run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(MAKE) --no-print-directory demo
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) imagesearch.asgi:application
+	HOST=$(HOST) $(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
 # A small collection to try the app with, rendered by the project's benchmark generator, only into an empty index.
 demo: setup
@@ -36,8 +36,15 @@ demo: setup
 		$(PY) manage.py ingest var/demo/images; \
 	fi
 
-test: setup
+test: setup browser-deps
 	$(VENV)/bin/pytest
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`); installed when missing.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
+	fi
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -47,9 +54,10 @@ format:
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Stops the embedded PostgreSQL (it keeps running between commands so every process can share it).
+# Stops the embedded PostgreSQL and Redis (they keep running between commands so every process can share them).
 stop: setup
 	$(PY) -c "from pathlib import Path; from imagesearch.embedded_postgres import stop_embedded_server; stop_embedded_server(Path('var/pgdata'))"
+	$(PY) -c "from pathlib import Path; from imagesearch.redis_server import stop_embedded_redis; stop_embedded_redis(Path('var/redis'))"
 
 clean: stop
 	rm -rf var

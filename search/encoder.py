@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -31,7 +32,15 @@ open_clip.add_model_config(PROJECT_CONFIG_DIR)
 class ClipEncoder:
     """Text and image encoder with L2-normalised float32 outputs; safe to call from several threads."""
 
-    def __init__(self, model_name: str, pretrained: str, *, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        pretrained: str,
+        *,
+        device: str = "cpu",
+        batch_size: int = 32,
+        text_cache_size: int = 0,
+    ) -> None:
         self.model_name = model_name
         self.pretrained = pretrained
         self.device = torch.device(device)
@@ -48,6 +57,7 @@ class ClipEncoder:
         # One forward pass at a time: torch already uses every core inside one, and a lock keeps requests from
         # oversubscribing the CPU or interleaving on a GPU stream.
         self._lock = threading.Lock()
+        self.text_cache = TextVectorCache(text_cache_size)
 
     @cached_property
     def dim(self) -> int:
@@ -64,6 +74,18 @@ class ClipEncoder:
         return self.tokenizer(list(texts))
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text; recent texts come from the in-process cache (text_cache_size) without the model."""
+        if not self.text_cache.size:
+            return self._encode_text_uncached(texts)
+        found = {text: self.text_cache.get(text) for text in texts}
+        missing = [text for text, vector in found.items() if vector is None]
+        if missing:
+            for text, vector in zip(missing, self._encode_text_uncached(missing), strict=True):
+                found[text] = vector
+                self.text_cache.put(text, vector)
+        return np.stack([found[text] for text in texts])
+
+    def _encode_text_uncached(self, texts: Sequence[str]) -> np.ndarray:
         tokens = self.tokenize(texts).to(self.device)
         with self._lock, torch.inference_mode():
             features = self._text_features(tokens)
@@ -90,6 +112,46 @@ class ClipEncoder:
         return encode_text_truncated(self.model, tokens)
 
 
+class TextVectorCache:
+    """A thread-safe LRU of recent query texts' vectors, in front of the shared (Redis) cache; size 0 is off."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is None:
+                self.misses += 1
+                return None
+            self._vectors.move_to_end(text)
+            self.hits += 1
+            return vector
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        if not self.size:
+            return
+        vector = vector.copy()
+        vector.flags.writeable = False  # shared between callers: nobody may change a cached vector
+        with self._lock:
+            self._vectors[text] = vector
+            self._vectors.move_to_end(text)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
 def encode_text_truncated(model: open_clip.CLIP, tokens: torch.Tensor) -> torch.Tensor:
     """open_clip's CLIP.encode_text, run only up to the last end-of-text token of the batch.
 
@@ -98,7 +160,7 @@ def encode_text_truncated(model: open_clip.CLIP, tokens: torch.Tensor) -> torch.
     """
     length = int(tokens.argmax(dim=-1).max()) + 1
     tokens = tokens[:, :length]
-    cast_dtype = model.transformer.get_cast_dtype()
+    cast_dtype = _cast_dtype(model)
     x = model.token_embedding(tokens).to(cast_dtype)
     x = x + model.positional_embedding[:length].to(cast_dtype)
     x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
@@ -107,6 +169,13 @@ def encode_text_truncated(model: open_clip.CLIP, tokens: torch.Tensor) -> torch.
     if isinstance(model.text_projection, torch.nn.Linear):
         return model.text_projection(x)
     return x @ model.text_projection
+
+
+def _cast_dtype(model: open_clip.CLIP) -> torch.dtype:
+    try:
+        return model.transformer.get_cast_dtype()
+    except AttributeError:  # int8 dynamically quantized Linear layers: activations stay float32
+        return torch.float32
 
 
 def _supports_truncated_text(model: torch.nn.Module) -> bool:
@@ -164,4 +233,5 @@ def _build_from_settings() -> ClipEncoder:
         settings.CLIP_PRETRAINED,
         device=settings.CLIP_DEVICE,
         batch_size=settings.CLIP_BATCH_SIZE,
+        text_cache_size=settings.CLIP_TEXT_CACHE_SIZE,
     )

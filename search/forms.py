@@ -1,19 +1,98 @@
 from django import forms
 from django.conf import settings
 
-from search.selectors import MAX_TOP_K
+from search.selectors import MAX_TEXT_LENGTH, MAX_TOP_K
 
 
-class SearchForm(forms.Form):
-    q = forms.CharField(label="Describe it", required=False, max_length=1000)
-    image = forms.FileField(label="…or give an example image", required=False)
-    image_weight = forms.FloatField(min_value=0.0, max_value=1.0, required=False, label="Image weight")
-    k = forms.IntegerField(min_value=1, max_value=MAX_TOP_K, required=False, label="Results")
-    category = forms.CharField(required=False, max_length=100)
-    min_score = forms.FloatField(min_value=0.0, max_value=1.0, required=False, label="Minimum score")
+class _ImageUploadField(forms.FileField):
+    """A file upload, refused above UPLOAD_MAX_BYTES before anything reads it; its content is checked later."""
 
-    def clean_image(self):
-        upload = self.cleaned_data.get("image")
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
         if upload and upload.size > settings.UPLOAD_MAX_BYTES:
             raise forms.ValidationError(f"The image is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.")
         return upload
+
+
+class SearchForm(forms.Form):
+    """The first turn of a new session: a description, an example image, or both."""
+
+    q = forms.CharField(label="Describe it", required=False, max_length=MAX_TEXT_LENGTH)
+    image = _ImageUploadField(label="…or give an example image", required=False)
+    image_weight = forms.FloatField(min_value=0.0, max_value=1.0, required=False, label="Image weight")
+    k = forms.IntegerField(min_value=1, max_value=MAX_TOP_K, required=False, label="Results")
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not (data.get("q") or "").strip() and not data.get("image"):
+            raise forms.ValidationError("Describe what you are looking for, give an example image, or both.")
+        return data
+
+
+class _IdListField(forms.Field):
+    """Repeated ids (checkboxes with one name): a list of positive integers."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        try:
+            ids = [int(item) for item in value]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Image ids must be whole numbers.") from None
+        if any(item <= 0 for item in ids):
+            raise forms.ValidationError("Image ids must be positive.")
+        return ids
+
+
+class RefineForm(forms.Form):
+    """A refinement turn posted without the websocket (the same fields the page sends over it)."""
+
+    parent = forms.IntegerField(required=False, min_value=1)
+    feedback = forms.CharField(required=False, max_length=MAX_TEXT_LENGTH)
+    text = forms.CharField(required=False, max_length=MAX_TEXT_LENGTH, label="New description")
+    image = _ImageUploadField(required=False, label="New example image")
+    image_weight = forms.FloatField(min_value=0.0, max_value=1.0, required=False)
+    relevant = _IdListField(required=False)
+    not_relevant = _IdListField(required=False)
+    more_like = forms.IntegerField(required=False, min_value=1)
+    show_judged = forms.BooleanField(required=False)
+    k = forms.IntegerField(min_value=1, max_value=MAX_TOP_K, required=False)
+    alpha = forms.FloatField(min_value=0.0, max_value=5.0, required=False)
+    beta = forms.FloatField(min_value=0.0, max_value=5.0, required=False)
+    gamma = forms.FloatField(min_value=0.0, max_value=5.0, required=False)
+    feedback_weight = forms.FloatField(min_value=0.0, max_value=5.0, required=False)
+    negative_weight = forms.FloatField(min_value=0.0, max_value=5.0, required=False)
+
+    def weights(self) -> dict[str, float]:
+        names = {"alpha": "alpha", "beta": "beta", "gamma": "gamma", "feedback_weight": "feedback"}
+        names["negative_weight"] = "negative"
+        data = self.cleaned_data
+        return {weight: data[field] for field, weight in names.items() if data.get(field) is not None}
+
+
+class RenameForm(forms.Form):
+    title = forms.CharField(max_length=200, required=False)
+
+
+DOWNLOAD_FORMATS = (("original", "Original file"), ("jpeg", "JPEG"))
+
+
+class DownloadForm(forms.Form):
+    format = forms.ChoiceField(choices=DOWNLOAD_FORMATS, required=False)
+
+    def clean_format(self):
+        return self.cleaned_data.get("format") or "original"
+
+
+class ZipDownloadForm(DownloadForm):
+    ids = _IdListField()
+
+    def clean_ids(self):
+        ids = list(dict.fromkeys(self.cleaned_data["ids"]))
+        if not ids:
+            raise forms.ValidationError("Select at least one image to download.")
+        if len(ids) > settings.DOWNLOAD_ZIP_MAX_IMAGES:
+            raise forms.ValidationError(f"Download at most {settings.DOWNLOAD_ZIP_MAX_IMAGES} images at once.")
+        return ids

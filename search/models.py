@@ -11,7 +11,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import connection, models, transaction
 from django.db.models.functions import Cast
-from pgvector.django import CosineDistance, VectorField
+from pgvector import HalfVector
+from pgvector.django import CosineDistance, HalfVectorField, VectorField
 
 
 class ImageSource(models.TextChoices):
@@ -35,21 +36,56 @@ class ImageQuerySet(models.QuerySet):
         limit: int,
         exact: bool = False,
         ef_search: int = 40,
+        halfvec: bool | None = None,
     ) -> list[Image]:
         """The `limit` images closest to `vector` by cosine distance, each annotated with `.distance`.
 
         Only vectors of `model_key` are compared. The cast to vector(dim) matches the partial HNSW index of that
         model (search.vector_index), so the planner can use it; exact=True forces a sequential scan instead.
         Iterative index scans keep returning rows until `limit` rows pass the other filters (pgvector >= 0.8).
+        halfvec (default: the SEARCH_HALFVEC setting) compares `embedding::halfvec(dim)` instead, which matches
+        the half-size halfvec index (search.vector_index.ensure_hnsw_index(halfvec=True)).
         """
-        dimensions = len(vector)
-        cast = Cast("embedding", VectorField(dimensions=dimensions))
-        query = (
-            self.embedded_with(model_key)
-            .defer("embedding")
-            .annotate(distance=CosineDistance(cast, np.asarray(vector, dtype=np.float32)))
-            .order_by("distance", "id")[:limit]
-        )
+        if halfvec is None:
+            halfvec = settings.SEARCH_HALFVEC
+        images = self.embedded_with(model_key).defer("embedding")
+        return images._nearest_by("embedding", vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=halfvec)
+
+    def caption_embedded_with(self, model_key: str) -> ImageQuerySet:
+        return self.filter(caption_embedding_model=model_key, caption_embedding__isnull=False)
+
+    def nearest_captions(
+        self,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        model_key: str,
+        limit: int,
+        exact: bool = False,
+        ef_search: int = 40,
+    ) -> list[Image]:
+        """The `limit` images whose caption vectors (CLIP text encoder) are closest to `vector`, with `.distance`.
+
+        Same contract as `nearest`, over caption_embedding and its own partial HNSW index per model.
+        """
+        images = self.caption_embedded_with(model_key).defer("embedding", "caption_embedding")
+        return images._nearest_by("caption_embedding", vector, limit=limit, exact=exact, ef_search=ef_search)
+
+    def _nearest_by(
+        self,
+        column: str,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        limit: int,
+        exact: bool,
+        ef_search: int,
+        halfvec: bool = False,
+    ) -> list[Image]:
+        values = np.asarray(vector, dtype=np.float32)
+        if halfvec:
+            distance = CosineDistance(Cast(column, HalfVectorField(dimensions=len(values))), HalfVector(values))
+        else:
+            distance = CosineDistance(Cast(column, VectorField(dimensions=len(values))), values)
+        query = self.annotate(distance=distance).order_by("distance", "id")[:limit]
         with transaction.atomic():
             with connection.cursor() as cursor:
                 if exact:

@@ -1,5 +1,11 @@
 """Websocket routes (Channels)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from search.consumers import SessionConsumer
+from search.job_consumers import JobConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/sessions/<int:session_id>/", SessionConsumer.as_asgi()),
+    path("ws/jobs/<int:job_id>/", JobConsumer.as_asgi()),
+]

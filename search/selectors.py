@@ -37,7 +37,12 @@ class SearchRequest:
     category: str = ""
     source: str = ""
     exclude_ids: Collection[int] = ()
+    only_ids: Collection[int] | None = None  # search within these images only (evaluation, sub-collections)
     exact: bool = False
+    mode: str = "vector"  # "vector" | "hybrid" (vector + full-text, fused: search.hybrid)
+
+
+SEARCH_MODES = ("vector", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,10 @@ def search_images(request: SearchRequest, *, encoder: ClipEncoder | None = None)
     """Text, image or combined search: encode the query, then find its nearest visible images."""
     validate_request(request)
     encoder = encoder or get_encoder()
+    if request.mode == "hybrid":
+        from search.hybrid import search_hybrid
+
+        return search_hybrid(request, encoder=encoder)
     started = time.perf_counter()
     vector = query_vector(request, encoder)
     encoded = time.perf_counter()
@@ -105,6 +114,8 @@ def validate_request(request: SearchRequest) -> None:
         raise InvalidQuery("min_score must be between 0 and 1.", field="min_score")
     if request.image_weight is not None and not 0.0 <= request.image_weight <= 1.0:
         raise InvalidQuery("image_weight must be between 0 and 1.", field="image_weight")
+    if request.mode not in SEARCH_MODES:
+        raise InvalidQuery(f"mode must be one of {', '.join(SEARCH_MODES)}.", field="mode")
 
 
 def query_vector(request: SearchRequest, encoder: ClipEncoder) -> np.ndarray:
@@ -129,13 +140,7 @@ def normalise(vector: np.ndarray) -> np.ndarray:
 
 def search_by_vector(vector: np.ndarray, *, request: SearchRequest, model_key: str) -> list[SearchHit]:
     """Nearest visible images to a query vector, with the request's filters, threshold and exclusions."""
-    images = Image.objects.visible()
-    if request.category:
-        images = images.filter(category=request.category)
-    if request.source:
-        images = images.filter(source=request.source)
-    if request.exclude_ids:
-        images = images.exclude(id__in=list(request.exclude_ids))
+    images = request_images(request)
     nearest = images.nearest(
         vector, model_key=model_key, limit=request.top_k, exact=request.exact, ef_search=settings.SEARCH_EF_SEARCH
     )
@@ -144,6 +149,20 @@ def search_by_vector(vector: np.ndarray, *, request: SearchRequest, model_key: s
     if request.min_score is not None:
         hits = [hit for hit in hits if hit.score >= request.min_score]
     return hits
+
+
+def request_images(request: SearchRequest):
+    """The visible images a request may return: its category, source, exclusions and id filters applied."""
+    images = Image.objects.visible()
+    if request.category:
+        images = images.filter(category=request.category)
+    if request.source:
+        images = images.filter(source=request.source)
+    if request.exclude_ids:
+        images = images.exclude(id__in=list(request.exclude_ids))
+    if request.only_ids is not None:
+        images = images.filter(id__in=list(request.only_ids))
+    return images
 
 
 def to_hit(image: Image, score: float) -> SearchHit:
@@ -158,6 +177,27 @@ def to_hit(image: Image, score: float) -> SearchHit:
         height=image.height,
         original_name=image.original_name,
     )
+
+
+@dataclass(frozen=True)
+class CaptionHit:
+    image_id: int
+    caption: str
+    score: float
+
+
+def search_captions_by_image(
+    loaded_image: LoadedImage, *, top_k: int = 10, encoder: ClipEncoder | None = None
+) -> list[CaptionHit]:
+    """Image → text: the captions (generated or curated) whose CLIP text vectors are closest to the image's."""
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise InvalidQuery(f"top_k must be between 1 and {MAX_TOP_K}.", field="top_k")
+    encoder = encoder or get_encoder()
+    vector = encoder.encode_images([loaded_image.image])[0]
+    nearest = Image.objects.visible().nearest_captions(
+        vector, model_key=encoder.model_key, limit=top_k, ef_search=settings.SEARCH_EF_SEARCH
+    )
+    return [CaptionHit(image.id, image.caption, round(1.0 - float(image.distance), 6)) for image in nearest]
 
 
 def categories() -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -46,6 +46,18 @@ def images_reindex(
         done = _reindex_batch(batch, encoder, report)
         if on_batch:
             on_batch(done)
+    return report
+
+
+def images_embed(image_ids: Iterable[int], *, encoder: ClipEncoder | None = None) -> ReindexReport:
+    """Embed the given images again with the configured model (a curator's "re-embed"), a batch at a time."""
+    encoder = encoder or get_encoder()
+    ensure_hnsw_index(encoder.model_key, encoder.dim)
+    ids = sorted(set(image_ids))
+    size = settings.CLIP_BATCH_SIZE
+    report = ReindexReport()
+    for start in range(0, len(ids), size):
+        _reindex_batch(list(Image.objects.filter(id__in=ids[start : start + size]).order_by("id")), encoder, report)
     return report
 
 

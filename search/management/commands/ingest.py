@@ -14,10 +14,19 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path)
         parser.add_argument("--category", help="category for every image (default: the first subfolder's name)")
         parser.add_argument("--batch-size", type=int, default=None)
+        parser.add_argument(
+            "--background", action="store_true", help="queue batches on the `embed` queue for workers and return"
+        )
 
-    def handle(self, path: Path, category: str | None, batch_size: int | None, **options):
+    def handle(self, path: Path, category: str | None, batch_size: int | None, background: bool = False, **options):
         if not path.is_dir():
             raise CommandError(f"{path} is not a folder")
+        if background:
+            from search.services.jobs import ingest_job_create
+
+            job = ingest_job_create(root=path, category=category, batch_size=batch_size)
+            self.stdout.write(f"queued ingest job {job.pk}: {job.total} image files under {path}")
+            return
         candidates = find_image_files(path, category=category)
         encoder = get_encoder()
         self.stdout.write(f"{len(candidates)} image files under {path}; model {encoder.model_key}")

@@ -1,0 +1,113 @@
+"""Caches in front of the search module for repeated text queries: the text vector (model + normalised text) and
+short-lived result pages. Both fail open: if the cache backend raises, search answers as if nothing were cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+
+from search.encoder import ClipEncoder, get_encoder
+from search.selectors import SearchHit, SearchRequest, SearchResults, search_images, validate_request
+
+logger = logging.getLogger(__name__)
+
+VERSION = 1
+
+
+@dataclass
+class CachedSearch:
+    results: SearchResults
+    cached: bool  # the result page came from the cache (no encoding, no vector search)
+
+
+def normalise_text(text: str) -> str:
+    """The text as the model sees it: Unicode NFC, whitespace collapsed, ends stripped."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+class CachedTextEncoder:
+    """The encoder, with single-text encodings (a query) kept in the cache by model + normalised text."""
+
+    def __init__(self, encoder: ClipEncoder) -> None:
+        self._encoder = encoder
+        self.model_key = encoder.model_key
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) != 1 or settings.API_TEXT_VECTOR_CACHE_SECONDS == 0:
+            return self._encoder.encode_text(texts)
+        key = _key("vector", self.model_key, normalise_text(texts[0]))
+        raw = cache_get(key)
+        if isinstance(raw, bytes) and len(raw) % 4 == 0:
+            return np.frombuffer(raw, dtype=np.float32).reshape(1, -1).copy()
+        vectors = self._encoder.encode_text(texts)
+        cache_set(key, vectors[0].astype(np.float32).tobytes(), settings.API_TEXT_VECTOR_CACHE_SECONDS)
+        return vectors
+
+    def __getattr__(self, name: str):
+        return getattr(self._encoder, name)
+
+
+def search_cached(request: SearchRequest, *, encoder: ClipEncoder | None = None) -> CachedSearch:
+    """search_images, with text-only queries answered from the result cache when the same page was asked lately."""
+    validate_request(request)
+    encoder = encoder or get_encoder()
+    key = _result_key(request, encoder.model_key)
+    if key is not None:
+        started = time.perf_counter()
+        page = cache_get(key)
+        if isinstance(page, dict) and page.get("model_key") == encoder.model_key:
+            elapsed = (time.perf_counter() - started) * 1000
+            hits = [SearchHit(**hit) for hit in page["hits"]]
+            timings = {"encode": 0.0, "search": elapsed, "total": elapsed}
+            vector = np.frombuffer(page["vector"], dtype=np.float32)
+            return CachedSearch(SearchResults(hits, encoder.model_key, vector, timings), cached=True)
+    results = search_images(request, encoder=CachedTextEncoder(encoder))
+    if key is not None:
+        page = {"model_key": results.model_key, "hits": [asdict(hit) for hit in results.hits]}
+        page["vector"] = results.query_vector.astype(np.float32).tobytes()
+        cache_set(key, page, settings.API_RESULT_CACHE_SECONDS)
+    return CachedSearch(results, cached=False)
+
+
+def _result_key(request: SearchRequest, model_key: str) -> str | None:
+    cacheable = (
+        request.image is None
+        and not request.exact
+        and not request.exclude_ids
+        and getattr(request, "only_ids", None) is None
+        and settings.API_RESULT_CACHE_SECONDS > 0
+    )
+    if not cacheable:
+        return None
+    parts = [normalise_text(request.text), request.top_k, request.min_score, request.category, request.source]
+    return _key("results", model_key, json.dumps(parts))
+
+
+def _key(kind: str, model_key: str, text: str) -> str:
+    digest = hashlib.sha256(f"{model_key}\0{text}".encode()).hexdigest()
+    return f"search:{kind}:v{VERSION}:{digest}"
+
+
+def cache_get(key: str):
+    try:
+        return cache.get(key)
+    except Exception as error:
+        logger.warning("Cache read failed, searching without it: %s", error)
+        return None
+
+
+def cache_set(key: str, value, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except Exception as error:
+        logger.warning("Cache write failed: %s", error)

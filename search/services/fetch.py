@@ -1,0 +1,154 @@
+"""Fetching images from the web for a query: DuckDuckGo finds them, the guarded downloader fetches them, and each
+good image is checked, deduplicated, embedded and stored with its source URL, as a resumable job.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.db import transaction
+
+from search.encoder import ClipEncoder, get_encoder
+from search.imagefiles import InvalidImage, load_image
+from search.models import ImageSource, Job, JobItem, JobItemState, JobKind
+from search.selectors import InvalidQuery
+from search.services.jobs import (
+    FINISHED_STATES,
+    ItemImage,
+    job_announce,
+    job_fail,
+    job_finish_if_done,
+    job_item_finish,
+    job_items_store,
+    job_mark_running,
+    job_update_counts,
+)
+from search.vector_index import ensure_hnsw_index
+from search.webfetch import ddg
+from search.webfetch.download import Downloaded, DownloadLimits, download_images
+
+logger = logging.getLogger(__name__)
+
+MAX_QUERY_LENGTH = 200
+# Some results always fail (gone, refused, not images): ask for more candidates than images wanted.
+CANDIDATE_FACTOR = 2
+CANDIDATE_EXTRA = 10
+
+
+def fetch_job_create(
+    *, query: str, count: int, category: str = "", user=None, session_id: int | None = None, enqueue: bool = True
+) -> Job:
+    """Record a fetch job and (unless enqueue=False) queue it once that commits; InvalidQuery for bad input."""
+    query = " ".join(query.split())
+    if not query:
+        raise InvalidQuery("Say what to search the web for.", field="query")
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidQuery(f"The query is longer than {MAX_QUERY_LENGTH} characters.", field="query")
+    if not 1 <= count <= settings.FETCH_MAX_COUNT:
+        raise InvalidQuery(f"Ask for 1 to {settings.FETCH_MAX_COUNT} images.", field="count")
+    params = {"count": count, "category": (category or "").strip()[:100], "session_id": session_id}
+    with transaction.atomic():
+        job = Job.objects.create(kind=JobKind.FETCH, user=user, query=query, params=params)
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue(job))
+    return job
+
+
+def _enqueue(job: Job) -> None:
+    from search.tasks.fetch import fetch_job_task
+
+    result = fetch_job_task.delay(job.pk)
+    Job.objects.filter(pk=job.pk, task_id="").update(task_id=result.id or "")
+
+
+def fetch_job_run(
+    job_id: int, *, encoder: ClipEncoder | None = None, limits: DownloadLimits | None = None, task_id: str = ""
+) -> Job:
+    """Run (or resume) a fetch job to the end: find candidates once, then work through the pending ones."""
+    job = Job.objects.get(pk=job_id)
+    if job.state in FINISHED_STATES:
+        return job
+    job_mark_running(job, task_id=task_id)
+    if not job.items.exists():
+        try:
+            _find_candidates(job)
+        except ddg.SearchFailed as error:
+            return job_fail(job, str(error))
+    encoder = encoder or get_encoder()
+    ensure_hnsw_index(encoder.model_key, encoder.dim)
+    limits = limits or DownloadLimits.from_settings()
+    added: list[int] = []
+    while chunk := _next_chunk(job, limits):
+        added += _fetch_chunk(job, chunk, encoder, limits)
+    job = job_finish_if_done(job)
+    captions_hook(added)
+    return job
+
+
+def _find_candidates(job: Job) -> None:
+    wanted = job.params["count"]
+    results = ddg.image_search(job.query, max_results=wanted * CANDIDATE_FACTOR + CANDIDATE_EXTRA)
+    JobItem.objects.bulk_create([JobItem(job=job, source=r.url[:2000]) for r in results], ignore_conflicts=True)
+    job = job_update_counts(job)
+    job_announce(job, "found", found=job.total)
+
+
+def _next_chunk(job: Job, limits: DownloadLimits) -> list[JobItem]:
+    """The next items to download: as many as images still wanted (at least one round of the downloader)."""
+    job = job_update_counts(job)
+    missing = job.params["count"] - job.done
+    pending = job.items.filter(state=JobItemState.PENDING).order_by("id")
+    if missing <= 0:
+        for item in pending:
+            job_item_finish(job, item, JobItemState.SKIPPED, reason="not needed: enough images indexed")
+        return []
+    return list(pending[: max(missing, limits.concurrency)])
+
+
+def _fetch_chunk(job: Job, chunk: list[JobItem], encoder: ClipEncoder, limits: DownloadLimits) -> list[int]:
+    entries = []
+    for item, result in zip(chunk, download_images([item.source for item in chunk], limits), strict=True):
+        if not isinstance(result, Downloaded):
+            job_item_finish(job, item, JobItemState.SKIPPED, reason=result.reason)
+            continue
+        job_announce(job, "downloaded", url=item.source, bytes=len(result.data))
+        try:
+            loaded = load_image(result.data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=limits.max_bytes)
+        except InvalidImage as error:
+            job_item_finish(job, item, JobItemState.SKIPPED, reason=str(error))
+            continue
+        entries.append(_entry(job, item, loaded))
+    return job_items_store(job, entries, encoder=encoder)
+
+
+def _entry(job: Job, item: JobItem, loaded) -> ItemImage:
+    return ItemImage(
+        item=item,
+        loaded=loaded,
+        original_name=_name_from_url(item.source, loaded.extension),
+        category=job.params.get("category") or job.query[:100],
+        source=ImageSource.WEB,
+        source_url=item.source,
+    )
+
+
+def _name_from_url(url: str, extension: str) -> str:
+    name = PurePosixPath(unquote(urlsplit(url).path)).name
+    return (name or f"web-image.{extension}")[:255]
+
+
+def captions_hook(image_ids: list[int]) -> None:
+    """Caption newly fetched images in the background, when the captioning feature is installed."""
+    if not image_ids:
+        return
+    try:
+        from search.tasks import captions
+    except ImportError:
+        return
+    if task := getattr(captions, "caption_images_task", None):
+        transaction.on_commit(lambda: task.delay(image_ids))
+    elif later := getattr(captions, "caption_images_later", None):
+        later(image_ids)

@@ -1,0 +1,165 @@
+"""Language-model rewrites of search turns, delivered after the first results, never before them.
+
+A committed turn (search.services.sessions.turn_created) queues `rewrite_turn_task` on the `llm` queue and, for a
+new query image, `caption_query_image_task`. The worker rewrites the turn's text (search.language), searches with
+the rewrite, stores everything in SearchTurn.rewrite and pushes it to the open page as a "session.event":
+
+    {"type": "rewrite", "turn_id", "position", "kind", "original", "text", "rewritten", "reason", "applied",
+     "hits": [...], "rerank": {"order", "explanation"}?}
+
+The turn's own query_text and results are never changed, so undoing a rewrite (turn_rewrite_set_applied) is just
+showing them again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from search import language
+from search.encoder import ClipEncoder
+from search.imagefiles import InvalidImage, LoadedImage, load_image
+from search.models import SearchTurn, TurnKind
+from search.selectors import SearchHit, SearchRequest, search_images
+
+logger = logging.getLogger(__name__)
+
+PENDING = "pending"
+
+
+def rewrite_wanted(turn: SearchTurn) -> bool:
+    if turn.kind == TurnKind.QUERY and turn.text.strip():
+        return settings.LLM_QUERY_TRANSLATION or settings.LLM_RERANK
+    if turn.kind == TurnKind.FEEDBACK and turn.text.strip():
+        return settings.LLM_FEEDBACK_MERGING or settings.LLM_RERANK
+    return False
+
+
+def on_turn_created(sender, turn: SearchTurn, **kwargs) -> None:
+    """turn_created receiver (connected in SearchConfig.ready): queue the language work a new turn wants."""
+    turn_rewrite_request(turn)
+    if turn.kind == TurnKind.QUERY and turn.query_image is not None and not turn.query_image.caption:
+        from search.tasks.captions import caption_query_image_task
+
+        try:
+            caption_query_image_task.apply_async((turn.query_image_id,), retry=False)
+        except Exception:  # as above: the search has been answered; the caption is a bonus
+            logger.exception("Could not queue the caption of query image %s", turn.query_image_id)
+
+
+def turn_rewrite_request(turn: SearchTurn) -> bool:
+    """Queue the rewrite of a committed turn; a broker that is down costs a log line, never the search."""
+    if not rewrite_wanted(turn):
+        return False
+    SearchTurn.objects.filter(pk=turn.pk).update(rewrite={"state": PENDING})
+    from search.tasks.language import rewrite_turn_task
+
+    try:
+        rewrite_turn_task.apply_async((turn.pk,), retry=False)
+    except Exception:  # kombu raises several kinds; none of them may reach the user
+        logger.exception("Could not queue the rewrite of turn %s", turn.pk)
+        SearchTurn.objects.filter(pk=turn.pk).update(rewrite={})
+        return False
+    return True
+
+
+def turn_rewrite(
+    turn_id: int, *, model: language.LanguageModel | None = None, encoder: ClipEncoder | None = None
+) -> dict:
+    """Rewrite the turn's text, search with the rewrite, store it on the turn and push it to the page."""
+    turn = SearchTurn.objects.select_related("parent", "query_image").defer("query_vector").filter(pk=turn_id).first()
+    if turn is None:
+        return {}  # the session was deleted meanwhile
+    if turn.rewrite and turn.rewrite.get("state") != PENDING:
+        return turn.rewrite  # done already (a retried or repeated task)
+    rewrite = _language_rewrite(turn, model)
+    hits: list[SearchHit] = []
+    if rewrite.rewritten:
+        request = SearchRequest(
+            text=rewrite.text,
+            image=_query_image(turn),
+            image_weight=turn.image_weight,
+            top_k=max(len(turn.results), 1),
+        )
+        hits = search_images(request, encoder=encoder).hits
+    payload = {
+        **rewrite.as_json(),
+        "state": "done" if rewrite.rewritten else "fallback",
+        "applied": rewrite.rewritten and settings.LLM_APPLY_REWRITES,
+        "results": [{"id": hit.id, "score": hit.score} for hit in hits],
+    }
+    if settings.LLM_RERANK:
+        payload["rerank"] = _rerank(turn, rewrite.text, hits, model)
+    return _store_and_notify(turn, payload, hits)
+
+
+def turn_rewrite_fallback(turn_id: int, *, reason: str) -> dict:
+    """Record that the rewrite was given up (time limit, worker error): the user's own query stands."""
+    turn = SearchTurn.objects.defer("query_vector").filter(pk=turn_id).first()
+    if turn is None:
+        return {}
+    logger.warning("LLM rewrite of turn %s fell back to the user's query: %s", turn_id, reason)
+    payload = {"kind": "", "original": turn.query_text, "text": turn.query_text, "rewritten": False}
+    payload |= {"reason": reason, "model": settings.LLM_MODEL, "state": "fallback", "applied": False, "results": []}
+    return _store_and_notify(turn, payload, [])
+
+
+@transaction.atomic
+def turn_rewrite_set_applied(*, turn: SearchTurn, applied: bool) -> SearchTurn:
+    """Show the rewrite's results (applied) or the turn's own again (undo); only a real rewrite can be applied."""
+    turn = SearchTurn.objects.select_for_update().get(pk=turn.pk)
+    if turn.rewrite.get("state") != "done":
+        return turn
+    turn.rewrite = {**turn.rewrite, "applied": bool(applied)}
+    turn.save(update_fields=["rewrite"])
+    return turn
+
+
+def _language_rewrite(turn: SearchTurn, model: language.LanguageModel | None) -> language.Rewrite:
+    if turn.kind == TurnKind.FEEDBACK:
+        parent_query = turn.parent.query_text if turn.parent is not None else ""
+        return language.merge_feedback(parent_query, turn.text, fallback=turn.query_text, model=model)
+    return language.translate_query(turn.query_text or turn.text, model=model)
+
+
+def _rerank(turn: SearchTurn, query: str, hits: list[SearchHit], model) -> dict:
+    from search.services.sessions import turn_hits
+
+    candidates = [(hit.id, hit.caption) for hit in (hits or turn_hits(turn))[:10]]
+    reranked = language.rerank_and_explain(query, candidates, model=model)
+    return {"order": reranked.order, "explanation": reranked.explanation, "reranked": reranked.reranked}
+
+
+def _query_image(turn: SearchTurn) -> LoadedImage | None:
+    if turn.query_image is None:
+        return None
+    try:
+        with default_storage.open(turn.query_image.file.name, "rb") as handle:
+            return load_image(handle.read(), max_pixels=settings.IMAGE_MAX_PIXELS)
+    except (OSError, InvalidImage):
+        return None  # purged with an idle session: the rewrite searches by text alone
+
+
+def _store_and_notify(turn: SearchTurn, payload: dict, hits: list[SearchHit]) -> dict:
+    SearchTurn.objects.filter(pk=turn.pk).update(rewrite=payload)
+    event = {"type": "rewrite", "turn_id": turn.pk, "position": turn.position, **payload}
+    event["hits"] = [asdict(hit) for hit in hits]
+    session_event(turn.session_id, event)
+    return payload
+
+
+def session_event(session_id: int, event: dict) -> None:
+    """Push an event to the open pages of a session (SessionConsumer relays it)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(f"session_{session_id}", {"type": "session.event", "event": event})
+    except Exception:  # a page that misses the push still finds the rewrite on the turn
+        logger.exception("Could not push a %s event to session %s", event.get("type"), session_id)

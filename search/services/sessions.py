@@ -1,0 +1,379 @@
+"""Writes for search sessions: sessions, uploaded query images, and turns (a query or a refinement of one).
+
+A turn records what was asked (text, query image, feedback, judgements, "more like this"), the query vector that
+answered it and the results shown, so any earlier turn can be reopened and branched from (pass it as `parent`).
+
+Plug-in point for later work: `turn_created` is sent once a turn is committed (kwargs: turn). A receiver may, for
+example, queue an LLM rewrite of `turn.query_text`, store it in `turn.rewrite` and push it to the page with
+`channel_layer.group_send(f"session_{turn.session_id}", {"type": "session.event", "event": {...}})`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.dispatch import Signal
+
+from search.encoder import ClipEncoder, get_encoder
+from search.imagefiles import InvalidImage, load_image
+from search.models import Image, QueryImage, SearchSession, SearchTurn, TurnKind
+from search.refinement import RefinementWeights, apply_feedback, parse_feedback, rocchio
+from search.selectors import (
+    MAX_TEXT_LENGTH,
+    MAX_TOP_K,
+    InvalidQuery,
+    SearchHit,
+    SearchRequest,
+    query_vector,
+    search_by_vector,
+    to_hit,
+    validate_request,
+)
+
+UPLOAD_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF"})
+MAX_JUDGED_PER_TURN = 200
+TITLE_LENGTH = 200
+
+turn_created = Signal()  # sent on commit, with turn=SearchTurn
+
+
+@transaction.atomic
+def session_create(*, user, title: str = "") -> SearchSession:
+    """A new, empty search session of `user`."""
+    return SearchSession.objects.create(user=user, title=_clean_title(title))
+
+
+@transaction.atomic
+def session_rename(*, session: SearchSession, title: str) -> SearchSession:
+    """Give the session a new title (blank: shown as "Session <id>")."""
+    session.title = _clean_title(title)
+    session.save(update_fields=["title", "updated_at"])
+    return session
+
+
+def session_delete(*, session: SearchSession) -> None:
+    """Delete the session, its turns and its uploaded query images; the files go once the delete commits."""
+    with transaction.atomic():
+        names = list(session.query_images.values_list("file", flat=True))
+        session.delete()
+        transaction.on_commit(lambda: _delete_files(names))
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if len(title) > TITLE_LENGTH:
+        raise InvalidQuery(f"The title is {len(title)} characters long; the limit is {TITLE_LENGTH}.", field="title")
+    return title
+
+
+def query_image_store(*, session: SearchSession, data: bytes, original_name: str) -> QueryImage:
+    """Check an uploaded query image by its content and keep it with the session; InvalidQuery says why not."""
+    loaded = _load_upload(data)
+    with transaction.atomic():
+        locked = SearchSession.objects.select_for_update().get(pk=session.pk)
+        existing = locked.query_images.filter(sha256=loaded.sha256).first()
+        if existing is not None:
+            return existing
+        if locked.query_images.count() >= settings.SESSION_MAX_UPLOADS:
+            raise InvalidQuery(
+                f"A session holds at most {settings.SESSION_MAX_UPLOADS} uploaded images; start a new search.",
+                field="image",
+            )
+        name = default_storage.save(f"queries/{session.pk}/{loaded.sha256}.{loaded.extension}", ContentFile(data))
+        try:
+            return QueryImage.objects.create(
+                session=locked,
+                file=name,
+                sha256=loaded.sha256,
+                original_name=(original_name or "")[:255],
+                format=loaded.format,
+                width=loaded.width,
+                height=loaded.height,
+                byte_size=len(data),
+            )
+        except Exception:
+            default_storage.delete(name)
+            raise
+
+
+def _load_upload(data: bytes):
+    limit = settings.UPLOAD_MAX_BYTES
+    if len(data) > limit:
+        raise InvalidQuery(f"The image is {len(data):,} bytes; the limit is {limit:,}.", field="image")
+    try:
+        return load_image(data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=limit, allowed_formats=UPLOAD_FORMATS)
+    except InvalidImage as error:
+        reason = str(error)
+        if reason.endswith("images are not accepted"):
+            reason += " (use JPEG, PNG, WebP or GIF)"
+        raise InvalidQuery(f"The image was refused: {reason}.", field="image") from None
+
+
+def session_start(
+    *, user, text: str = "", data: bytes | None = None, original_name: str = "", image_weight=None, top_k: int = 24
+) -> SearchSession:
+    """A new session with its first turn, all or nothing: a refused query leaves no session and no file behind."""
+    with transaction.atomic():
+        session = session_create(user=user)
+        turn_create_with_upload(
+            session=session, data=data, original_name=original_name, text=text, image_weight=image_weight, top_k=top_k
+        )
+    return session
+
+
+def turn_create_with_upload(
+    *, session: SearchSession, data: bytes | None, original_name: str = "", **turn_options
+) -> SearchTurn:
+    """turn_create with a new query image uploaded for it, all or nothing (a refused turn keeps no upload)."""
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            image = None
+            if data is not None:
+                existing = set(session.query_images.values_list("file", flat=True))
+                image = query_image_store(session=session, data=data, original_name=original_name)
+                if image.file.name not in existing:
+                    stored.append(image.file.name)
+            return turn_create(session=session, query_image=image, **turn_options)
+    except Exception:
+        _delete_files(stored)
+        raise
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """A turn's input, checked."""
+
+    text: str
+    feedback: str
+    relevant: tuple[int, ...]
+    not_relevant: tuple[int, ...]
+    more_like: int | None
+    top_k: int
+    image_weight: float | None
+
+    @property
+    def starts_query(self) -> bool:
+        return bool(self.text)
+
+    @property
+    def judged(self) -> bool:
+        return bool(self.relevant or self.not_relevant)
+
+
+def turn_create(
+    *,
+    session: SearchSession,
+    parent: SearchTurn | None = None,
+    text: str = "",
+    query_image: QueryImage | None = None,
+    image_weight: float | None = None,
+    feedback: str = "",
+    relevant_ids: Iterable[int] = (),
+    not_relevant_ids: Iterable[int] = (),
+    more_like_image_id: int | None = None,
+    top_k: int = 24,
+    show_judged: bool = False,
+    weights: Mapping[str, float] | None = None,
+    encoder: ClipEncoder | None = None,
+) -> SearchTurn:
+    """Ask (text and/or image) or refine `parent` (default: the last turn), search, and record the turn."""
+    encoder = encoder or get_encoder()
+    refinement = RefinementWeights.from_mapping(weights)
+    ask = _check_ask(text, feedback, relevant_ids, not_relevant_ids, more_like_image_id, top_k, image_weight)
+    if query_image is not None and query_image.session_id != session.pk:
+        raise InvalidQuery("That uploaded image belongs to another session.", field="image")
+    parent = _resolve_parent(session, parent)
+    new_query = ask.starts_query or query_image is not None
+    _check_shape(ask, new_query, parent, encoder)
+    vector = _base_vector(ask, query_image, parent, encoder)
+    if ask.judged:
+        vector = rocchio(
+            vector, _vectors(ask.relevant, encoder.model_key), _vectors(ask.not_relevant, encoder.model_key), refinement
+        )
+    if ask.feedback:
+        vector = _with_feedback(vector, ask.feedback, refinement, encoder)
+    excluded = () if show_judged else _judged_ids(session, parent) | set(ask.relevant) | set(ask.not_relevant)
+    hits = search_by_vector(
+        vector, request=SearchRequest(top_k=ask.top_k, exclude_ids=excluded), model_key=encoder.model_key
+    )
+    return _record_turn(session, parent, ask, query_image, new_query, refinement, vector, encoder.model_key, hits)
+
+
+def _check_ask(text, feedback, relevant_ids, not_relevant_ids, more_like, top_k, image_weight) -> _Ask:
+    text, feedback = (text or "").strip(), (feedback or "").strip()
+    for name, value in (("text", text), ("feedback", feedback)):
+        if len(value) > MAX_TEXT_LENGTH:
+            raise InvalidQuery(
+                f"The {name} is {len(value)} characters long; the limit is {MAX_TEXT_LENGTH}.", field=name
+            )
+    relevant, not_relevant = _ids(relevant_ids, "relevant_ids"), _ids(not_relevant_ids, "not_relevant_ids")
+    if set(relevant) & set(not_relevant):
+        raise InvalidQuery("An image cannot be both relevant and not relevant.", field="relevant_ids")
+    if len(relevant) + len(not_relevant) > MAX_JUDGED_PER_TURN:
+        raise InvalidQuery(f"Judge at most {MAX_JUDGED_PER_TURN} images per turn.", field="relevant_ids")
+    if more_like is not None:
+        more_like = _ids([more_like], "more_like_image_id")[0]
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+        raise InvalidQuery(f"top_k must be between 1 and {MAX_TOP_K}.", field="top_k")
+    if image_weight is not None and not 0.0 <= image_weight <= 1.0:
+        raise InvalidQuery("image_weight must be between 0 and 1.", field="image_weight")
+    return _Ask(text, feedback, relevant, not_relevant, more_like, top_k, image_weight)
+
+
+def _ids(values: Iterable[int], field: str) -> tuple[int, ...]:
+    ids = []
+    for value in values:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise InvalidQuery("Image ids must be whole numbers.", field=field)
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            raise InvalidQuery("Image ids must be whole numbers.", field=field) from None
+    if any(value <= 0 or value >= 2**63 for value in ids):
+        raise InvalidQuery("Image ids must be positive.", field=field)
+    return tuple(dict.fromkeys(ids))
+
+
+def _resolve_parent(session: SearchSession, parent: SearchTurn | None) -> SearchTurn | None:
+    if parent is None:
+        return session.turns.order_by("-position").first()
+    if parent.session_id != session.pk:
+        raise InvalidQuery("That turn belongs to another session.", field="parent")
+    return parent
+
+
+def _check_shape(ask: _Ask, new_query: bool, parent: SearchTurn | None, encoder: ClipEncoder) -> None:
+    if new_query and ask.more_like is not None:
+        raise InvalidQuery(
+            "Ask a new query or pick an image for 'more like this', not both.", field="more_like_image_id"
+        )
+    if new_query or ask.more_like is not None:
+        return
+    if parent is None:
+        raise InvalidQuery("Describe what you are looking for, give an example image, or both.")
+    if not (ask.feedback or ask.judged):
+        raise InvalidQuery("Refine with feedback text, mark results relevant or not, or pick 'more like this'.")
+    if parent.model_key != encoder.model_key:
+        raise InvalidQuery("This session was searched with another model; start a new search.", field="parent")
+
+
+def _base_vector(ask: _Ask, query_image: QueryImage | None, parent: SearchTurn | None, encoder) -> np.ndarray:
+    if ask.starts_query or query_image is not None:
+        request = SearchRequest(text=ask.text, image=_open_query_image(query_image), image_weight=ask.image_weight)
+        validate_request(request)
+        return query_vector(request, encoder)
+    if ask.more_like is not None:
+        return _vectors((ask.more_like,), encoder.model_key, field="more_like_image_id")[0]
+    return np.asarray(parent.query_vector, dtype=np.float32)
+
+
+def _open_query_image(query_image: QueryImage | None):
+    if query_image is None:
+        return None
+    try:
+        with query_image.file.open("rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise InvalidQuery("The uploaded image has expired; upload it again.", field="image") from None
+    return _load_upload(data)
+
+
+def _vectors(ids: tuple[int, ...], model_key: str, field: str = "relevant_ids") -> np.ndarray:
+    if not ids:
+        return np.zeros((0, 0), dtype=np.float32)
+    found = dict(Image.objects.visible().embedded_with(model_key).filter(id__in=ids).values_list("id", "embedding"))
+    missing = [image_id for image_id in ids if image_id not in found]
+    if missing:
+        raise InvalidQuery(f"No searchable image with id {', '.join(map(str, missing[:10]))}.", field=field)
+    return np.stack([np.asarray(found[image_id], dtype=np.float32) for image_id in ids])
+
+
+def _with_feedback(vector: np.ndarray, feedback: str, weights: RefinementWeights, encoder) -> np.ndarray:
+    parsed = parse_feedback(feedback)
+    phrases = ([parsed.positive] if parsed.positive else []) + list(parsed.negated)
+    if not phrases:
+        raise InvalidQuery(
+            "Say what to look for or what to leave out, e.g. 'blue sky' or 'no people'.", field="feedback"
+        )
+    encoded = encoder.encode_text(phrases)
+    positive = encoded[0] if parsed.positive else None
+    negated = encoded[1:] if parsed.positive else encoded
+    return apply_feedback(vector, positive, negated, weights)
+
+
+def _judged_ids(session: SearchSession, parent: SearchTurn | None) -> set[int]:
+    """Images judged in `parent` and its ancestors: the branch this turn continues."""
+    rows = {
+        row[0]: row
+        for row in session.turns.values_list("id", "parent_id", "relevant_ids", "not_relevant_ids").order_by()
+    }
+    judged: set[int] = set()
+    current = parent.pk if parent is not None else None
+    seen: set[int] = set()
+    while current is not None and current in rows and current not in seen:
+        seen.add(current)
+        _, parent_id, relevant, not_relevant = rows[current]
+        judged.update(relevant, not_relevant)
+        current = parent_id
+    return judged
+
+
+def _kind(ask: _Ask, new_query: bool) -> str:
+    if new_query:
+        return TurnKind.QUERY
+    if ask.more_like is not None:
+        return TurnKind.MORE_LIKE_THIS
+    return TurnKind.FEEDBACK if ask.feedback else TurnKind.JUDGEMENT
+
+
+def _query_text(ask: _Ask, new_query: bool, parent: SearchTurn | None) -> str:
+    base = ask.text if new_query else (parent.query_text if parent is not None and ask.more_like is None else "")
+    return "; ".join(part for part in (base, ask.feedback) if part)
+
+
+def _record_turn(session, parent, ask, query_image, new_query, refinement, vector, model_key, hits) -> SearchTurn:
+    with transaction.atomic():
+        locked = SearchSession.objects.select_for_update().get(pk=session.pk)
+        last = locked.turns.order_by("-position").values_list("position", flat=True).first() or 0
+        turn = SearchTurn.objects.create(
+            session=locked,
+            position=last + 1,
+            parent=parent,
+            kind=_kind(ask, new_query),
+            text=ask.text or ask.feedback,
+            query_text=_query_text(ask, new_query, parent),
+            query_image=query_image if new_query else (parent.query_image if parent is not None else None),
+            image_weight=ask.image_weight if new_query else (parent.image_weight if parent is not None else None),
+            relevant_ids=list(ask.relevant),
+            not_relevant_ids=list(ask.not_relevant),
+            weights=refinement.as_dict(),
+            query_vector=vector,
+            model_key=model_key,
+            results=[{"id": hit.id, "score": hit.score} for hit in hits],
+        )
+        if not locked.title:
+            locked.title = (turn.query_text or "Image search")[:TITLE_LENGTH]
+        locked.save(update_fields=["title", "updated_at"])
+        session.title, session.updated_at = locked.title, locked.updated_at
+        transaction.on_commit(lambda: turn_created.send(sender=SearchTurn, turn=turn))
+    return turn
+
+
+def turn_hits(turn: SearchTurn) -> list[SearchHit]:
+    """The results a turn showed, in order, with their scores; images hidden since then are left out."""
+    ids = [row["id"] for row in turn.results]
+    images = Image.objects.visible().defer("embedding", "caption_embedding").in_bulk(ids)
+    return [to_hit(images[row["id"]], row["score"]) for row in turn.results if row["id"] in images]
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        if name:
+            default_storage.delete(name)

@@ -1,0 +1,1 @@
+"""Everything that reaches the web: the SSRF guard, the image downloader and the DuckDuckGo image search."""

@@ -1,0 +1,93 @@
+"""A real server (daphne: HTTP + websockets, the project's ASGI app) on the test database, and headless Chromium.
+
+The server runs in its own process with tests/browser/live_settings.py, so it sees only committed rows: browser
+tests use `transactional_db`. Chromium is Debian's (`make browser-deps`); Playwright never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the live server exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(f"{url}/accounts/login/", timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    raise RuntimeError(f"the live server did not answer within {timeout:.0f}s")
+
+
+@pytest.fixture
+def live_asgi_server(transactional_db, settings, media_root, tmp_path):
+    """The URL of a daphne server running imagesearch.asgi against this test's database and media folder."""
+    from django.db import connection
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.browser.live_settings",
+        "LIVE_TEST_DATABASE": connection.settings_dict["NAME"],
+        "LIVE_CLIP_MODEL": settings.CLIP_MODEL,
+        "LIVE_CLIP_PRETRAINED": settings.CLIP_PRETRAINED,
+        "MEDIA_ROOT": str(media_root),
+        "DEBUG": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    log = (tmp_path / "daphne.log").open("w")
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "imagesearch.asgi:application"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian Chromium is not installed (/usr/bin/chromium): run `make browser-deps`")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        yield browser
+        browser.close()
+
+
+from tests.web_fixtures import collection, shape_files  # noqa: E402, F401

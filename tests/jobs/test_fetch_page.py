@@ -1,0 +1,89 @@
+"""The fetch page: a logged-in user asks for web images and lands on the job's live page."""
+
+import pytest
+from django.urls import reverse
+
+from imagesearch.celery import app
+from search.models import Image, Job, JobState, SearchSession
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "a-long-test-passphrase-42"
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="ann", password=PASSWORD)
+
+
+@pytest.fixture
+def eager():
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+def test_anonymous_users_are_sent_to_log_in(client):
+    response = client.get(reverse("search:fetch"))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_the_page_shows_the_form(client, user):
+    client.force_login(user)
+    response = client.get(reverse("search:fetch"))
+    assert response.status_code == 200
+    assert b'name="query"' in response.content
+
+
+def test_a_fetch_runs_and_its_page_shows_the_report(
+    client, user, eager, local_web, fake_search, encoder, django_capture_on_commit_callbacks
+):
+    client.force_login(user)
+    fake_search.urls = [local_web.url("/img/70.jpg"), local_web.url("/page.html")]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("search:fetch"), {"query": "red pandas", "count": 3})
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("search:fetch_job", args=[job.pk])
+    job.refresh_from_db()
+    assert (job.state, job.user, job.done, Image.objects.count()) == (JobState.SUCCEEDED, user, 1, 1)
+
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert f'data-socket="/ws/jobs/{job.pk}/"'.encode() in page.content
+    assert b"content type text/html is not an image" in page.content
+    assert job.message.encode() in page.content
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"query": "", "count": 3}, b"This field is required"),
+        ({"query": "x", "count": 0}, b"greater than or equal to 1"),
+        ({"query": "x", "count": 100_000}, b"less than or equal to"),
+        ({"query": "x", "count": "many"}, b"Enter a whole number"),
+        ({"query": "x", "count": 3, "session": 999_999}, b"No such search session"),
+    ],
+)
+def test_bad_requests_get_a_400_and_no_job(client, user, data, error):
+    client.force_login(user)
+    response = client.post(reverse("search:fetch"), data)
+    assert response.status_code == 400
+    assert error in response.content
+    assert not Job.objects.exists()
+
+
+def test_another_users_session_cannot_receive_the_events(client, user, django_user_model):
+    other = django_user_model.objects.create_user(username="mallory", password=PASSWORD)
+    session = SearchSession.objects.create(user=other)
+    client.force_login(user)
+    response = client.post(reverse("search:fetch"), {"query": "x", "count": 1, "session": session.pk})
+    assert response.status_code == 400
+
+
+def test_another_users_job_is_a_404(client, user, django_user_model):
+    other = django_user_model.objects.create_user(username="mallory", password=PASSWORD)
+    job = Job.objects.create(kind="fetch", user=other, query="secret")
+    client.force_login(user)
+    assert client.get(reverse("search:fetch_job", args=[job.pk])).status_code == 404

@@ -1,0 +1,109 @@
+import json
+
+from django.core.management import call_command
+from PIL import Image
+
+from search.benchmark.dataset import read_dataset, read_dataset_info, write_dataset
+from search.benchmark.shapes import benchmark_info, generate_samples
+
+# Shaped like the real dataset_flickr8k.json / dataset_coco.json: COCO adds "filepath",
+# Karpathy's splits include "restval", and real files carry "sentids" and "cocoid".
+KARPATHY_JSON = {
+    "dataset": "coco",
+    "images": [
+        {
+            "filepath": "val2014",
+            "sentids": [1, 2],
+            "filename": "COCO_val2014_000000391895.jpg",
+            "imgid": 0,
+            "split": "test",
+            "sentences": [
+                {"tokens": ["a", "man", "on", "a", "bicycle"], "raw": "A man on a bicycle .", "imgid": 0, "sentid": 1},
+                {"tokens": ["a", "dirt", "road"], "raw": "A dirt road. ", "imgid": 0, "sentid": 2},
+            ],
+            "cocoid": 391895,
+        },
+        {
+            "filepath": "val2014",
+            "filename": "COCO_val2014_000000522418.jpg",
+            "imgid": 1,
+            "split": "restval",
+            "sentences": [{"tokens": ["a", "woman", "cutting", "a", "cake"], "raw": "A woman cutting a cake."}],
+        },
+        {
+            "filename": "1000268201_693b08cb0e.jpg",
+            "imgid": 2,
+            "split": "train",
+            "sentences": [{"tokens": ["a", "child", "in", "pink"]}],
+        },
+    ],
+}
+
+
+def test_written_dataset_reads_back(tmp_path):
+    samples = list(generate_samples(1, {"train": 4, "test": 2}))
+
+    write_dataset(tmp_path, samples, name="shapes", extra=benchmark_info(1, {"train": 4, "test": 2}))
+    items = read_dataset(tmp_path)
+
+    assert [item.path.name for item in items] == [s.filename for s in samples]
+    assert all(item.path.is_file() for item in items)
+    assert [item.split for item in items] == ["train"] * 4 + ["test"] * 2
+    assert [item.captions for item in items] == [s.captions for s in samples]
+    assert [item.attributes for item in items] == [s.attributes for s in samples]
+    assert [item.imgid for item in items] == list(range(6))
+    with Image.open(items[0].path) as image:
+        assert image.size == samples[0].image.size
+
+
+def test_written_dataset_has_karpathy_sentences_and_extra_keys(tmp_path):
+    samples = list(generate_samples(1, {"train": 2}))
+
+    path = write_dataset(tmp_path, samples, name="shapes", extra={"seed": 1})
+    document = json.loads(path.read_text())
+
+    assert document["dataset"] == "shapes"
+    assert read_dataset_info(tmp_path) == {"dataset": "shapes", "seed": 1}
+    sentence = document["images"][0]["sentences"][0]
+    assert sentence["raw"] == samples[0].captions[0]
+    assert sentence["tokens"] == samples[0].captions[0].replace(",", "").split()
+
+
+def test_reads_a_real_karpathy_file(tmp_path):
+    path = tmp_path / "dataset_coco.json"
+    path.write_text(json.dumps(KARPATHY_JSON))
+    root = tmp_path / "coco"
+
+    items = read_dataset(path, image_root=root)
+
+    assert [item.path for item in items] == [
+        root / "val2014" / "COCO_val2014_000000391895.jpg",
+        root / "val2014" / "COCO_val2014_000000522418.jpg",
+        root / "1000268201_693b08cb0e.jpg",
+    ]
+    assert items[0].captions == ["A man on a bicycle .", "A dirt road."]
+    assert items[2].captions == ["a child in pink"]
+    assert [item.split for item in items] == ["test", "restval", "train"]
+    assert [item.is_training for item in items] == [False, True, True]
+    assert all(item.attributes is None for item in items)
+
+
+def test_image_root_defaults_to_images_beside_the_file(tmp_path):
+    path = tmp_path / "dataset.json"
+    path.write_text(json.dumps(KARPATHY_JSON))
+
+    items = read_dataset(path)
+
+    assert items[2].path == tmp_path / "images" / "1000268201_693b08cb0e.jpg"
+
+
+def test_make_benchmark_command_writes_the_dataset(tmp_path):
+    call_command("make_benchmark", str(tmp_path), train=5, test=3, seed=2, verbosity=0)
+
+    items = read_dataset(tmp_path)
+    info = read_dataset_info(tmp_path)
+
+    assert [item.split for item in items].count("test") == 3
+    assert all(item.path.is_file() for item in items)
+    assert info["seed"] == 2
+    assert len(info["held_out_pairs"]) == 6

@@ -1,0 +1,103 @@
+"""The encoder's exact speed-ups give the same vectors; the in-process query cache hits and evicts."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from search.benchmarking.encoders import (
+    INGEST_MODEL_KEY,
+    decode_draft,
+    decode_exact,
+    onnx_text,
+    photo_like_jpegs,
+    quantized_text,
+    time_full_ingest,
+)
+from search.encoder import ClipEncoder, TextVectorCache, encode_text_truncated
+from search.models import Image
+
+TEXTS = ["a red circle", "a large blue star on the left on a white background", "x"]
+
+
+@pytest.fixture(scope="module")
+def small_cache_encoder():
+    return ClipEncoder("imagesearch-tiny", "", text_cache_size=2)
+
+
+def test_cached_text_vectors_equal_fresh_ones(small_cache_encoder):
+    encoder = small_cache_encoder
+    encoder.text_cache.clear()
+    first = encoder.encode_text(["a red circle"])
+    again = encoder.encode_text(["a red circle"])
+    assert encoder.text_cache.hits == 1 and encoder.text_cache.misses == 1
+    np.testing.assert_array_equal(again, first)
+    uncached = ClipEncoder("imagesearch-tiny", "")
+    np.testing.assert_allclose(uncached.encode_text(["a red circle"]), first, atol=1e-6)
+
+
+def test_a_batch_encodes_only_its_uncached_texts_and_keeps_order(small_cache_encoder):
+    encoder = small_cache_encoder
+    encoder.text_cache.clear()
+    encoder.encode_text(["x"])
+    vectors = encoder.encode_text(["a red circle", "x", "a red circle"])
+    assert encoder.text_cache.hits == 1  # "x"; the repeated text was encoded once
+    np.testing.assert_array_equal(vectors[0], vectors[2])
+    np.testing.assert_array_equal(vectors[1], encoder.encode_text(["x"])[0])
+
+
+def test_least_recently_used_text_is_evicted(small_cache_encoder):
+    encoder = small_cache_encoder
+    encoder.text_cache.clear()
+    encoder.encode_text(["one"])
+    encoder.encode_text(["two"])
+    encoder.encode_text(["one"])  # "two" is now the oldest
+    encoder.encode_text(["three"])
+    assert len(encoder.text_cache) == 2
+    assert encoder.text_cache.get("two") is None
+    assert encoder.text_cache.get("one") is not None
+
+
+def test_callers_cannot_change_a_cached_vector(small_cache_encoder):
+    encoder = small_cache_encoder
+    encoder.text_cache.clear()
+    vector = encoder.encode_text(["a red circle"])
+    vector[0, :] = 0.0
+    assert np.abs(encoder.encode_text(["a red circle"])).sum() > 0
+
+
+def test_a_zero_size_cache_stores_nothing():
+    cache = TextVectorCache(0)
+    cache.put("a", np.ones(3, dtype=np.float32))
+    assert len(cache) == 0 and cache.get("a") is None
+
+
+def test_int8_quantized_text_vectors_stay_close(encoder):
+    tokens = encoder.tokenize(TEXTS)
+    with torch.inference_mode():
+        exact = F.normalize(encode_text_truncated(encoder.model, tokens), dim=-1)
+    quantized = F.normalize(quantized_text(encoder.model)(tokens), dim=-1)
+    assert float((quantized * exact).sum(dim=-1).min()) > 0.99
+
+
+def test_onnx_text_tower_gives_the_same_vectors(encoder):
+    pytest.importorskip("onnxruntime", reason="ONNX Runtime is optional (pip install onnxruntime)")
+    tokens = encoder.tokenize(TEXTS)
+    with torch.inference_mode():
+        exact = encode_text_truncated(encoder.model, tokens)
+    torch.testing.assert_close(onnx_text(encoder.model).run(tokens), exact, atol=1e-4, rtol=1e-4)
+
+
+def test_jpeg_draft_decoding_keeps_at_least_the_model_resolution():
+    (data,) = photo_like_jpegs(1, size=(1024, 768))
+    draft, exact = decode_draft(data, 224), decode_exact(data)
+    assert min(draft.size) >= 224 and draft.size[0] < exact.size[0]
+
+
+@pytest.mark.django_db
+def test_full_ingest_timing_leaves_no_rows_or_model_key_changes(encoder):
+    key = encoder.model_key
+    rate = time_full_ingest(encoder, photo_like_jpegs(3, size=(160, 120)))
+    assert rate > 0
+    assert encoder.model_key == key
+    assert not Image.objects.filter(embedding_model=INGEST_MODEL_KEY).exists()
