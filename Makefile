@@ -9,7 +9,11 @@ PORT ?= 8000
 # real weights to search real photos, e.g. CLIP_MODEL=ViT-B-32 CLIP_PRETRAINED=/models/open_clip_vit_b32.bin.
 CLIP_MODEL ?= imagesearch-tiny
 CLIP_PRETRAINED ?= $(CURDIR)/tests/fixtures/clip/imagesearch-tiny.pt
-export CLIP_MODEL CLIP_PRETRAINED
+# Captioning (BLIP) and the language model need hub weights too: off unless set (a hub name or a local folder).
+# The demo images get their captions from the benchmark's own captions file instead.
+CAPTION_MODEL ?=
+LLM_MODEL ?=
+export CLIP_MODEL CLIP_PRETRAINED CAPTION_MODEL LLM_MODEL
 
 .PHONY: setup run serve demo test lint format stop clean browser-deps
 
@@ -33,7 +37,8 @@ demo: setup
 		echo "The collection is not empty: no demo images added."; \
 	else \
 		$(PY) manage.py make_benchmark var/demo --train 0 --test 400 --seed 7 && \
-		$(PY) manage.py ingest var/demo/images; \
+		$(PY) manage.py ingest var/demo/images && \
+		$(PY) manage.py import_captions var/demo; \
 	fi
 
 test: setup browser-deps

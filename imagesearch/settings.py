@@ -312,6 +312,8 @@ ADMIN_SIMILAR_IMAGES = env_int("ADMIN_SIMILAR_IMAGES", 12, minimum=0, maximum=10
 SEARCH_HALFVEC = env_bool("SEARCH_HALFVEC", False)
 # Recent query texts whose vectors each process keeps (in front of the shared cache); 0 turns it off.
 CLIP_TEXT_CACHE_SIZE = env_int("CLIP_TEXT_CACHE_SIZE", 1024, minimum=0)
+# torch threads for encoding a query text (image batches keep CLIP_THREADS); 0: the same as CLIP_THREADS.
+CLIP_TEXT_THREADS = env_int("CLIP_TEXT_THREADS", 1, minimum=0)
 # A rewrite that differs from the user's words replaces the results at once (with an undo) when on, else it is
 # offered as a suggestion to click.
 LLM_APPLY_REWRITES = env_bool("LLM_APPLY_REWRITES", True)

@@ -11,7 +11,8 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class ClipEncoder:
         device: str = "cpu",
         batch_size: int = 32,
         text_cache_size: int = 0,
+        text_threads: int = 0,
     ) -> None:
         self.model_name = model_name
         self.pretrained = pretrained
@@ -58,6 +60,9 @@ class ClipEncoder:
         # oversubscribing the CPU or interleaving on a GPU stream.
         self._lock = threading.Lock()
         self.text_cache = TextVectorCache(text_cache_size)
+        # A one-query forward pass is too small to share: on a busy 2-core machine two torch threads waiting on
+        # each other made it 10x slower than one (docs/benchmarks.md). 0 keeps the process's thread count.
+        self.text_threads = text_threads
 
     @cached_property
     def dim(self) -> int:
@@ -87,7 +92,7 @@ class ClipEncoder:
 
     def _encode_text_uncached(self, texts: Sequence[str]) -> np.ndarray:
         tokens = self.tokenize(texts).to(self.device)
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), _torch_threads(self.text_threads):
             features = self._text_features(tokens)
         return _normalised_numpy(features)
 
@@ -171,6 +176,20 @@ def encode_text_truncated(model: open_clip.CLIP, tokens: torch.Tensor) -> torch.
     return x @ model.text_projection
 
 
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    """Run with `count` torch intra-op threads (0: unchanged); callers hold the encoder lock."""
+    if not count or count == torch.get_num_threads():
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _cast_dtype(model: open_clip.CLIP) -> torch.dtype:
     try:
         return model.transformer.get_cast_dtype()
@@ -234,4 +253,5 @@ def _build_from_settings() -> ClipEncoder:
         device=settings.CLIP_DEVICE,
         batch_size=settings.CLIP_BATCH_SIZE,
         text_cache_size=settings.CLIP_TEXT_CACHE_SIZE,
+        text_threads=settings.CLIP_TEXT_THREADS,
     )

@@ -114,3 +114,12 @@ def to_jpeg(image: PILImage.Image, *, quality: int = 92) -> bytes:
     buffer = io.BytesIO()
     flatten_to_rgb(image).save(buffer, format="JPEG", quality=quality, optimize=True)
     return buffer.getvalue()
+
+
+def file_sha256(path) -> str:
+    """The content hash images are identified by, read in chunks (files can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -148,6 +148,9 @@ class CaptionRevision(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"Caption of image {self.image_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class SearchSession(models.Model):
     """A user's conversation with the collection: an ordered history of turns."""
@@ -177,6 +180,9 @@ class QueryImage(models.Model):
     byte_size = models.PositiveBigIntegerField()
     caption = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Query image {self.pk} of session {self.session_id}"
 
 
 class TurnKind(models.TextChoices):
@@ -211,6 +217,9 @@ class SearchTurn(models.Model):
     class Meta:
         ordering = ["session", "position"]
         constraints = [models.UniqueConstraint(fields=["session", "position"], name="turn_position_unique")]
+
+    def __str__(self) -> str:
+        return f"Turn {self.position} of session {self.session_id}"
 
 
 class JobKind(models.TextChoices):
@@ -274,3 +283,6 @@ class JobItem(models.Model):
     class Meta:
         ordering = ["job", "id"]
         constraints = [models.UniqueConstraint(fields=["job", "source"], name="job_item_source_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.state})"

@@ -6,7 +6,6 @@ ROWS (e.g. one round of relevance feedback, hybrid vs pure vector).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import numpy as np
 from search.benchmark.dataset import read_dataset, read_dataset_info
 from search.encoder import ClipEncoder
 from search.evaluation.metrics import first_rank, summarise
+from search.imagefiles import file_sha256
 from search.models import Image
 from search.selectors import SearchRequest, search_by_vector
 from search.services.ingest import ImageCandidate, images_ingest
@@ -110,7 +110,7 @@ def _indexed_ids(entries, model_key: str) -> dict[str, int]:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    return file_sha256(path) if path.is_file() else ""
 
 
 def text_to_image_rankings(eval_set: EvalSet, *, exact: bool, vectors: np.ndarray | None = None) -> list[list[int]]:

@@ -10,191 +10,286 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('search', '0001_initial'),
+        ("search", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CaptionRevision',
+            name="CaptionRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('caption', models.TextField(blank=True)),
-                ('curated', models.BooleanField(default=False)),
-                ('caption_model', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("caption", models.TextField(blank=True)),
+                ("curated", models.BooleanField(default=False)),
+                ("caption_model", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('fetch', 'Fetch from the web'), ('ingest', 'Ingest a folder'), ('caption', 'Caption images'), ('reindex', 'Re-embed images')], max_length=20)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='pending', max_length=20)),
-                ('query', models.CharField(blank=True, max_length=500)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('skipped', models.PositiveIntegerField(default=0)),
-                ('message', models.TextField(blank=True, help_text='final report or the error that stopped the job')),
-                ('task_id', models.CharField(blank=True, max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("fetch", "Fetch from the web"),
+                            ("ingest", "Ingest a folder"),
+                            ("caption", "Caption images"),
+                            ("reindex", "Re-embed images"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("query", models.CharField(blank=True, max_length=500)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("done", models.PositiveIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("skipped", models.PositiveIntegerField(default=0)),
+                ("message", models.TextField(blank=True, help_text="final report or the error that stopped the job")),
+                ("task_id", models.CharField(blank=True, max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='JobItem',
+            name="JobItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(help_text='URL or file path', max_length=2000)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('done', 'Done'), ('skipped', 'Skipped'), ('failed', 'Failed')], default='pending', max_length=20)),
-                ('reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source", models.CharField(help_text="URL or file path", max_length=2000)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("done", "Done"),
+                            ("skipped", "Skipped"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['job', 'id'],
+                "ordering": ["job", "id"],
             },
         ),
         migrations.CreateModel(
-            name='QueryImage',
+            name="QueryImage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=255, upload_to='')),
-                ('sha256', models.CharField(max_length=64)),
-                ('original_name', models.CharField(blank=True, max_length=255)),
-                ('format', models.CharField(max_length=10)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('byte_size', models.PositiveBigIntegerField()),
-                ('caption', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file", models.FileField(max_length=255, upload_to="")),
+                ("sha256", models.CharField(max_length=64)),
+                ("original_name", models.CharField(blank=True, max_length=255)),
+                ("format", models.CharField(max_length=10)),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("byte_size", models.PositiveBigIntegerField()),
+                ("caption", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='SearchSession',
+            name="SearchSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, help_text='last activity; idle sessions lose their temp files')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "updated_at",
+                    models.DateTimeField(auto_now=True, help_text="last activity; idle sessions lose their temp files"),
+                ),
             ],
             options={
-                'ordering': ['-updated_at', '-id'],
+                "ordering": ["-updated_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SearchTurn',
+            name="SearchTurn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('kind', models.CharField(choices=[('query', 'Query'), ('feedback', 'Feedback text'), ('judgement', 'Relevance judgements'), ('more_like_this', 'More like this')], max_length=20)),
-                ('text', models.TextField(blank=True, help_text='what the user typed this turn (query or feedback)')),
-                ('query_text', models.TextField(blank=True, help_text='the text query in force after this turn')),
-                ('image_weight', models.FloatField(blank=True, null=True)),
-                ('relevant_ids', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), blank=True, default=list, size=None)),
-                ('not_relevant_ids', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), blank=True, default=list, size=None)),
-                ('weights', models.JSONField(blank=True, default=dict, help_text='refinement weights used')),
-                ('query_vector', pgvector.django.vector.VectorField(blank=True, null=True)),
-                ('model_key', models.CharField(blank=True, max_length=300)),
-                ('results', models.JSONField(blank=True, default=list, help_text='[{id, score}] as shown')),
-                ('rewrite', models.JSONField(blank=True, default=dict, help_text='language-model rewrite of the text, if any')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("query", "Query"),
+                            ("feedback", "Feedback text"),
+                            ("judgement", "Relevance judgements"),
+                            ("more_like_this", "More like this"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("text", models.TextField(blank=True, help_text="what the user typed this turn (query or feedback)")),
+                ("query_text", models.TextField(blank=True, help_text="the text query in force after this turn")),
+                ("image_weight", models.FloatField(blank=True, null=True)),
+                (
+                    "relevant_ids",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.BigIntegerField(), blank=True, default=list, size=None
+                    ),
+                ),
+                (
+                    "not_relevant_ids",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.BigIntegerField(), blank=True, default=list, size=None
+                    ),
+                ),
+                ("weights", models.JSONField(blank=True, default=dict, help_text="refinement weights used")),
+                ("query_vector", pgvector.django.vector.VectorField(blank=True, null=True)),
+                ("model_key", models.CharField(blank=True, max_length=300)),
+                ("results", models.JSONField(blank=True, default=list, help_text="[{id, score}] as shown")),
+                (
+                    "rewrite",
+                    models.JSONField(blank=True, default=dict, help_text="language-model rewrite of the text, if any"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['session', 'position'],
+                "ordering": ["session", "position"],
             },
         ),
         migrations.AddField(
-            model_name='image',
-            name='added_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='added_images', to=settings.AUTH_USER_MODEL),
+            model_name="image",
+            name="added_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="added_images",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='image',
-            name='caption_embedding',
+            model_name="image",
+            name="caption_embedding",
             field=pgvector.django.vector.VectorField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='image',
-            name='caption_embedding_model',
+            model_name="image",
+            name="caption_embedding_model",
             field=models.CharField(blank=True, db_index=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='image',
-            name='caption_model',
-            field=models.CharField(blank=True, help_text='the captioner that wrote the caption', max_length=300),
+            model_name="image",
+            name="caption_model",
+            field=models.CharField(blank=True, help_text="the captioner that wrote the caption", max_length=300),
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.search.SearchVector('caption', 'original_name', 'category', config='english'), name='image_text_gin'),
+            model_name="image",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.search.SearchVector("caption", "original_name", "category", config="english"),
+                name="image_text_gin",
+            ),
         ),
         migrations.AddField(
-            model_name='captionrevision',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL),
+            model_name="captionrevision",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='captionrevision',
-            name='image',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='caption_revisions', to='search.image'),
+            model_name="captionrevision",
+            name="image",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="caption_revisions", to="search.image"
+            ),
         ),
         migrations.AddField(
-            model_name='job',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL),
+            model_name="job",
+            name="user",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='jobitem',
-            name='image',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='search.image'),
+            model_name="jobitem",
+            name="image",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="search.image"
+            ),
         ),
         migrations.AddField(
-            model_name='jobitem',
-            name='job',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='search.job'),
+            model_name="jobitem",
+            name="job",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="items", to="search.job"),
         ),
         migrations.AddField(
-            model_name='searchsession',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='search_sessions', to=settings.AUTH_USER_MODEL),
+            model_name="searchsession",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="search_sessions", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='queryimage',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='query_images', to='search.searchsession'),
+            model_name="queryimage",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="query_images", to="search.searchsession"
+            ),
         ),
         migrations.AddField(
-            model_name='searchturn',
-            name='parent',
-            field=models.ForeignKey(blank=True, help_text='refined turn', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='search.searchturn'),
+            model_name="searchturn",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="refined turn",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="children",
+                to="search.searchturn",
+            ),
         ),
         migrations.AddField(
-            model_name='searchturn',
-            name='query_image',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='search.queryimage'),
+            model_name="searchturn",
+            name="query_image",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="search.queryimage"
+            ),
         ),
         migrations.AddField(
-            model_name='searchturn',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='turns', to='search.searchsession'),
+            model_name="searchturn",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="turns", to="search.searchsession"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='jobitem',
-            constraint=models.UniqueConstraint(fields=('job', 'source'), name='job_item_source_unique'),
+            model_name="jobitem",
+            constraint=models.UniqueConstraint(fields=("job", "source"), name="job_item_source_unique"),
         ),
         migrations.AddConstraint(
-            model_name='searchturn',
-            constraint=models.UniqueConstraint(fields=('session', 'position'), name='turn_position_unique'),
+            model_name="searchturn",
+            constraint=models.UniqueConstraint(fields=("session", "position"), name="turn_position_unique"),
         ),
     ]

@@ -33,6 +33,30 @@ class CaptionReport:
     failed: list[tuple[int, str]] = field(default_factory=list)  # (image id, reason)
 
 
+def captions_enabled() -> bool:
+    """An empty CAPTION_MODEL turns captioning off (machines that have no captioning weights)."""
+    return bool(settings.CAPTION_MODEL)
+
+
+def captions_queue(image_ids: list[int] | None = None) -> None:
+    """Caption these images (None: every image that needs it) in a worker, once the current transaction commits.
+
+    A broker that is down costs a log line, never the ingest that asked; the captions can be made later with
+    `manage.py caption --missing`.
+    """
+    if not captions_enabled() or image_ids == []:
+        return
+    from search.tasks.captions import caption_images_task
+
+    def send() -> None:
+        try:
+            caption_images_task.apply_async((image_ids,), retry=False)
+        except Exception:  # kombu raises several kinds; none may undo the ingest
+            logger.exception("Could not queue captions for %s images", "all" if image_ids is None else len(image_ids))
+
+    transaction.on_commit(send)
+
+
 def images_needing_caption(model_key: str, *, missing_only: bool = False) -> QuerySet[Image]:
     """Non-curated images without a caption (missing_only) or without one from this captioner."""
     images = Image.objects.filter(caption_curated=False)

@@ -141,14 +141,8 @@ def _name_from_url(url: str, extension: str) -> str:
 
 
 def captions_hook(image_ids: list[int]) -> None:
-    """Caption newly fetched images in the background, when the captioning feature is installed."""
-    if not image_ids:
-        return
-    try:
-        from search.tasks import captions
-    except ImportError:
-        return
-    if task := getattr(captions, "caption_images_task", None):
-        transaction.on_commit(lambda: task.delay(image_ids))
-    elif later := getattr(captions, "caption_images_later", None):
-        later(image_ids)
+    """Caption newly fetched images in the background (when captioning is on)."""
+    from search.services.captions import captions_queue
+
+    if image_ids:
+        captions_queue(image_ids)

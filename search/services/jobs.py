@@ -23,6 +23,7 @@ from django.utils import timezone
 from search.encoder import ClipEncoder, get_encoder
 from search.imagefiles import InvalidImage, LoadedImage
 from search.models import Image, ImageSource, Job, JobItem, JobItemState, JobKind, JobState
+from search.services.captions import captions_queue
 from search.services.images import image_create
 from search.services.ingest import ImageCandidate, find_image_files, read_candidate
 from search.vector_index import ensure_hnsw_index
@@ -261,6 +262,7 @@ def ingest_job_batch(job_id: int, item_ids: Sequence[int], *, encoder: ClipEncod
         except InvalidImage as error:
             job_item_finish(job, item, JobItemState.FAILED, reason=str(error))
     added = job_items_store(job, entries, encoder=encoder)
+    captions_queue(added)
     job = job_update_counts(job)
     job_announce(job, "progress", added=len(added))
     return job_finish_if_done(job)

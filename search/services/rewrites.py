@@ -34,6 +34,8 @@ PENDING = "pending"
 
 
 def rewrite_wanted(turn: SearchTurn) -> bool:
+    if not settings.LLM_MODEL:  # an empty LLM_MODEL turns the language model off
+        return False
     if turn.kind == TurnKind.QUERY and turn.text.strip():
         return settings.LLM_QUERY_TRANSLATION or settings.LLM_RERANK
     if turn.kind == TurnKind.FEEDBACK and turn.text.strip():
@@ -44,7 +46,8 @@ def rewrite_wanted(turn: SearchTurn) -> bool:
 def on_turn_created(sender, turn: SearchTurn, **kwargs) -> None:
     """turn_created receiver (connected in SearchConfig.ready): queue the language work a new turn wants."""
     turn_rewrite_request(turn)
-    if turn.kind == TurnKind.QUERY and turn.query_image is not None and not turn.query_image.caption:
+    wants_caption = turn.query_image is not None and not turn.query_image.caption and settings.CAPTION_MODEL
+    if turn.kind == TurnKind.QUERY and wants_caption:
         from search.tasks.captions import caption_query_image_task
 
         try:

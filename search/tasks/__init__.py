@@ -2,6 +2,7 @@
 
 Each module below registers its tasks when imported: add a line for a new module.
 """
+
 from search.tasks import (
     captions,  # noqa: F401
     curation,  # noqa: F401

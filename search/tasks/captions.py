@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from search.models import QueryImage
-from search.services.captions import caption_query_image, captions_embed, images_caption
+from search.services.captions import caption_query_image, captions_embed, captions_enabled, images_caption
 from search.services.rewrites import session_event
 
 RETRY = {"autoretry_for": (OSError, OperationalError), "retry_backoff": True, "max_retries": 3}
@@ -15,6 +15,8 @@ RETRY = {"autoretry_for": (OSError, OperationalError), "retry_backoff": True, "m
 @shared_task(**RETRY)
 def caption_images_task(image_ids: list[int] | None = None) -> dict:
     """Caption these images (None: every image that needs it) and embed the captions; safe to run again."""
+    if not captions_enabled():
+        return {"disabled": True}
     report = images_caption(image_ids=image_ids)
     embedded = captions_embed()  # curated captions edited since, and captions of a previous CLIP model
     return {

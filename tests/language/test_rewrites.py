@@ -196,3 +196,13 @@ def test_the_rewrite_arrives_over_the_websocket_after_the_first_results(
     assert second["type"] == "rewrite" and second["turn_id"] == first["turn"]["id"]
     assert second["text"] == "a red circle" and second["original"] == "can you show me a red circle?"
     assert len(second["hits"]) == 5
+
+
+@pytest.mark.django_db
+def test_an_empty_llm_model_turns_rewrites_off(collection, user, encoder, settings, queued):
+    settings.LLM_MODEL = ""
+    session = session_create(user=user)
+    turn = turn_create(session=session, text="show me cats", top_k=5, encoder=encoder)
+
+    assert rewrites.turn_rewrite_request(turn) is False
+    assert queued == []

@@ -101,3 +101,11 @@ def test_full_ingest_timing_leaves_no_rows_or_model_key_changes(encoder):
     assert rate > 0
     assert encoder.model_key == key
     assert not Image.objects.filter(embedding_model=INGEST_MODEL_KEY).exists()
+
+
+def test_one_thread_text_encoding_gives_the_same_vectors_and_restores_the_thread_count():
+    threads = torch.get_num_threads()
+    single = ClipEncoder("imagesearch-tiny", "", text_threads=1)
+    shared = ClipEncoder("imagesearch-tiny", "")
+    np.testing.assert_allclose(single.encode_text(TEXTS), shared.encode_text(TEXTS), atol=1e-6)
+    assert torch.get_num_threads() == threads

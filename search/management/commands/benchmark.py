@@ -68,7 +68,7 @@ class Command(BaseCommand):
         self._header()
         for size in options["sizes"] if sections & {"vectors", "halfvec", "filtered", "e2e"} else []:
             model_key = self._collection(size)
-            self.out(f"\n### {size:,} vectors ({model_key})\n")
+            self.out(f"\n#### {size:,} vectors ({model_key})\n")
             self._index_sizes(model_key)
             if "vectors" in sections:
                 self._curve(size, model_key, halfvec=False)

@@ -1,8 +1,8 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from search.captioner import get_captioner
-from search.services.captions import captions_embed, images_caption, images_needing_caption
+from search.services.captions import captions_embed, captions_enabled, images_caption, images_needing_caption
 
 
 class Command(BaseCommand):
@@ -13,6 +13,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=None)
 
     def handle(self, missing, batch_size, **options):
+        if not captions_enabled():
+            raise CommandError("Captioning is off: CAPTION_MODEL is empty. Set it to a captioning model or folder.")
         captioner = get_captioner()
         pending = images_needing_caption(captioner.model_key, missing_only=missing).count()
         self.stdout.write(f"{pending} images to caption with {captioner.model_key}")

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from search.encoder import get_encoder
+from search.services.captions import captions_queue
 from search.services.ingest import IngestReport, find_image_files, images_ingest
 
 
@@ -35,6 +36,8 @@ class Command(BaseCommand):
                 candidates, encoder=encoder, batch_size=batch_size, on_batch=lambda batch: bar.update(batch.seen)
             )
         self._summary(report)
+        if report.added:
+            captions_queue()  # every image still without a caption from the configured captioner
 
     def _summary(self, report: IngestReport) -> None:
         self.stdout.write(f"added {report.added}, already present {report.present}, unreadable {len(report.failed)}")

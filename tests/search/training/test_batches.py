@@ -28,7 +28,8 @@ def test_an_epoch_uses_each_image_at_most_once(attributes):
 
     used = np.concatenate(batches.epoch())
 
-    assert len(used) == len(set(used.tolist())) > 0.8 * len(attributes)
+    # Each group leaves out what cannot fill a whole chunk: here up to 15 of about 54 images.
+    assert len(used) == len(set(used.tolist())) > 0.7 * len(attributes)
 
 
 def test_images_without_attributes_form_plain_batches():
