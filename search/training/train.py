@@ -185,7 +185,10 @@ def _run_steps(
             model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
         step += 1
         if step % options.log_every == 0:
-            log(f"step {step} loss {loss.item():.3f} lr {optimizer.param_groups[0]['lr']:.2e} {budget.elapsed():.0f}s")
+            log(
+                f"step {step} loss {loss.item():.3f} lr {optimizer.param_groups[0]['lr']:.2e} "
+                f"scale {logit_scale.item():.1f} {budget.elapsed():.0f}s"
+            )
         if evaluate and monitor and step % options.eval_every == 0:
             log(f"step {step} {headline(evaluate(monitor))}")
     return step

@@ -145,8 +145,8 @@ def caption_requests(monkeypatch) -> list:
 
     class RecordingTask:
         @staticmethod
-        def delay(image_ids):
-            requests.append(sorted(image_ids))
+        def apply_async(args, **options):
+            requests.append(sorted(args[0]))
 
     monkeypatch.setattr(captions, "caption_images_task", RecordingTask)
     return requests

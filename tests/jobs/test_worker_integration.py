@@ -49,7 +49,11 @@ def redis_app(settings):
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(broker_url=url, result_backend=url, task_default_queue=f"default-{run}", task_routes={})
     app.loader.import_default_modules()
-    return app
+    yield app
+    # start_worker makes its app the current one; later tests expect the project's app back.
+    from imagesearch.celery import app as project_app
+
+    project_app.set_current()
 
 
 def test_a_real_worker_finishes_a_fetch_job(redis_app, local_web, fake_search, encoder):

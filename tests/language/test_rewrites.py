@@ -2,11 +2,11 @@
 
 import pytest
 from asgiref.sync import async_to_sync
-from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
+from imagesearch.celery import app as project_celery_app
 from search import language
 from search.consumers import SessionConsumer
 from search.models import SearchTurn
@@ -133,7 +133,7 @@ def test_the_time_limit_leaves_the_query_and_tells_the_page(collection, user, en
 
 
 def test_the_rewrite_task_runs_on_the_llm_queue_under_a_time_limit(settings):
-    assert current_app.amqp.router.route({}, rewrite_turn_task.name)["queue"].name == "llm"
+    assert project_celery_app.amqp.router.route({}, rewrite_turn_task.name)["queue"].name == "llm"
     assert rewrite_turn_task.soft_time_limit == settings.LLM_TASK_TIME_LIMIT
     assert rewrite_turn_task.time_limit > rewrite_turn_task.soft_time_limit
 
