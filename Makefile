@@ -9,11 +9,11 @@ PORT ?= 8000
 # real weights to search real photos, e.g. CLIP_MODEL=ViT-B-32 CLIP_PRETRAINED=/models/open_clip_vit_b32.bin.
 CLIP_MODEL ?= imagesearch-tiny
 CLIP_PRETRAINED ?= $(CURDIR)/tests/fixtures/clip/imagesearch-tiny.pt
-# Captioning (BLIP) and the language model need hub weights too: off unless set (a hub name or a local folder).
-# The demo images get their captions from the benchmark's own captions file instead.
-CAPTION_MODEL ?=
-LLM_MODEL ?=
-export CLIP_MODEL CLIP_PRETRAINED CAPTION_MODEL LLM_MODEL
+export CLIP_MODEL CLIP_PRETRAINED
+# Captioning (BLIP) and the language model need hub weights too: off for the app unless set (a hub name or a local
+# folder); the demo images get their captions from the benchmark's own captions file. Tests build their own.
+run demo: export CAPTION_MODEL ?=
+run demo: export LLM_MODEL ?=
 
 .PHONY: setup run serve demo test lint format stop clean browser-deps
 
