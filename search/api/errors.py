@@ -42,8 +42,13 @@ def exception_handler(exc: Exception, context: dict):
         errors = list(_flatten(exc.detail))
     else:
         errors = [{"field": None, "code": _code_of(exc), "message": str(_detail_of(exc))}]
-    response.data = {"detail": "; ".join(_line(error) for error in errors), "errors": errors}
+    response.data = error_body(errors)
     return response
+
+
+def error_body(errors: list[dict]) -> dict:
+    """The error body for these problems ({"field", "code", "message"} each); the schema's examples use it too."""
+    return {"detail": "; ".join(_line(error) for error in errors), "errors": errors}
 
 
 def _as_api_exception(exc: Exception) -> Exception:

@@ -15,6 +15,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 
+from search.api import examples
 from search.api.common import StrictSerializer, TimedApiView
 from search.imagefiles import InvalidImage
 from search.models import Image, ImageSource
@@ -85,7 +86,12 @@ class ImageListApi(TimedApiView):
         previous = serializers.CharField(allow_null=True)
         results = ImageOutputSerializer(many=True)
 
-    @extend_schema(operation_id="images_list", parameters=[FilterSerializer], responses=OutputSerializer)
+    @extend_schema(
+        operation_id="images_list",
+        parameters=[FilterSerializer],
+        responses=OutputSerializer,
+        examples=examples.IMAGE_LIST,
+    )
     def get(self, request):
         serializer = self.FilterSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
@@ -115,11 +121,11 @@ class ImageDetailApi(TimedApiView):
             return [IsAuthenticated(), IsAdminUser()]
         return [IsAuthenticated()]
 
-    @extend_schema(responses=ImageOutputSerializer)
+    @extend_schema(responses=ImageOutputSerializer, examples=examples.IMAGE_DETAIL)
     def get(self, request, image_id: int):
         return Response(ImageOutputSerializer(_image_or_404(request, image_id)).data)
 
-    @extend_schema(request=UpdateSerializer, responses=ImageOutputSerializer)
+    @extend_schema(request=UpdateSerializer, responses=ImageOutputSerializer, examples=examples.IMAGE_UPDATE)
     def patch(self, request, image_id: int):
         image = _image_or_404(request, image_id)
         serializer = self.UpdateSerializer(data=request.data)
@@ -127,7 +133,7 @@ class ImageDetailApi(TimedApiView):
         image = image_update(image=image, user=request.user, **serializer.validated_data)
         return Response(ImageOutputSerializer(image).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None}, examples=examples.IMAGE_DELETE)
     def delete(self, request, image_id: int):
         image_delete(image=_image_or_404(request, image_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -142,6 +148,7 @@ class ImageDownloadApi(TimedApiView):
     @extend_schema(
         parameters=[QuerySerializer],
         responses={(200, media_type): OpenApiTypes.BINARY for media_type in DOWNLOAD_TYPES},
+        examples=examples.IMAGE_DOWNLOAD,
     )
     def get(self, request, image_id: int):
         serializer = self.QuerySerializer(data=request.query_params)

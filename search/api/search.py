@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from search.api import examples
 from search.api.common import (
     HitSerializer,
     LatencySerializer,
@@ -55,14 +56,7 @@ class SearchApi(TimedApiView):
     @extend_schema(
         request={"application/json": InputSerializer, "multipart/form-data": InputSerializer},
         responses=OutputSerializer,
-        examples=[
-            OpenApiExample("Text", value={"query": "a red circle", "top_k": 5}, request_only=True),
-            OpenApiExample(
-                "Filtered",
-                value={"query": "a dog", "min_score": 0.2, "filters": {"category": "pets"}},
-                request_only=True,
-            ),
-        ],
+        examples=examples.SEARCH,
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request_data(request, json_fields=("filters",)))
@@ -112,7 +106,9 @@ class CaptionSearchApi(TimedApiView):
         total = serializers.IntegerField()
         model = serializers.CharField()
 
-    @extend_schema(request={"multipart/form-data": InputSerializer}, responses=OutputSerializer)
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer}, responses=OutputSerializer, examples=examples.SEARCH_CAPTIONS
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request_data(request))
         serializer.is_valid(raise_exception=True)
@@ -156,7 +152,7 @@ class EncodeTextApi(TimedApiView):
     @extend_schema(
         request=InputSerializer,
         responses=OutputSerializer,
-        examples=[OpenApiExample("One text", value={"text": "a red circle"}, request_only=True)],
+        examples=examples.ENCODE_TEXT,
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
@@ -179,7 +175,9 @@ class EncodeImageApi(TimedApiView):
     class InputSerializer(StrictSerializer):
         image = serializers.FileField()
 
-    @extend_schema(request={"multipart/form-data": InputSerializer}, responses=VectorSerializer)
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer}, responses=VectorSerializer, examples=examples.ENCODE_IMAGE
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request_data(request))
         serializer.is_valid(raise_exception=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from search.api import examples
 from search.api.common import HitSerializer, StrictSerializer, TimedApiView, read_upload, request_data
 from search.models import SearchTurn
 from search.refinement import MAX_WEIGHT
@@ -54,7 +55,7 @@ class SessionCreateApi(TimedApiView):
     class InputSerializer(StrictSerializer):
         title = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
 
-    @extend_schema(request=InputSerializer, responses={201: SessionOutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: SessionOutputSerializer}, examples=examples.SESSION_CREATE)
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -65,7 +66,7 @@ class SessionCreateApi(TimedApiView):
 class SessionDetailApi(TimedApiView):
     """One of your sessions with every turn and the results each showed."""
 
-    @extend_schema(responses=SessionOutputSerializer)
+    @extend_schema(responses=SessionOutputSerializer, examples=examples.SESSION_DETAIL)
     def get(self, request, session_id: int):
         session = session_get_for_user(user=request.user, session_id=session_id)
         return Response(SessionOutputSerializer(session).data)
@@ -108,11 +109,7 @@ class TurnCreateApi(TimedApiView):
     @extend_schema(
         request={"application/json": InputSerializer, "multipart/form-data": InputSerializer},
         responses={201: TurnOutputSerializer},
-        examples=[
-            OpenApiExample("Query", value={"text": "a red circle"}, request_only=True),
-            OpenApiExample("Feedback", value={"feedback": "bigger, no blue"}, request_only=True),
-            OpenApiExample("Judgements", value={"relevant_ids": [12, 40], "not_relevant_ids": [7]}, request_only=True),
-        ],
+        examples=examples.TURN_CREATE,
     )
     def post(self, request, session_id: int):
         session = session_get_for_user(user=request.user, session_id=session_id)

@@ -9,6 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from search.api import examples
 from search.api.common import ApiView
 from search.health import system_health
 from search.latency import recorder
@@ -28,6 +29,19 @@ class EndpointLatencySerializer(serializers.Serializer):
     total = PercentilesSerializer(required=False)
 
 
+# What search.health's checks report besides `ok`; each part has only its own (the encoder: model, device, dim).
+HEALTH_CHECK_FIELDS = {
+    "ok": serializers.BooleanField(),
+    "error": serializers.CharField(required=False, help_text="why the part is failing"),
+    "vendor": serializers.CharField(required=False, help_text="database"),
+    "version": serializers.CharField(required=False, help_text="vector_extension: pgvector's version"),
+    "model": serializers.CharField(required=False, help_text="encoder: the model key"),
+    "device": serializers.CharField(required=False, help_text="encoder"),
+    "dim": serializers.IntegerField(required=False, help_text="encoder: vector size"),
+    "url": serializers.CharField(required=False, help_text="broker, without its password"),
+}
+
+
 class HealthApi(ApiView):
     """Liveness and readiness: database, pgvector, the encoder (model, device) and the broker when one is configured.
     200 when every part is ok, 503 naming the failing parts."""
@@ -40,14 +54,11 @@ class HealthApi(ApiView):
         status = serializers.ChoiceField(choices=["ok", "failing"])
         failing = serializers.ListField(child=serializers.CharField())
         checks = serializers.DictField(
-            child=inline_serializer(
-                "HealthCheck",
-                {"ok": serializers.BooleanField(), "error": serializers.CharField(required=False)},
-            ),
-            help_text="per part: ok, error when failing, and details (model, device, version, ...)",
+            child=inline_serializer("HealthCheck", HEALTH_CHECK_FIELDS),
+            help_text="per part: ok, error when failing, and the details of that part",
         )
 
-    @extend_schema(responses={200: OutputSerializer, 503: OutputSerializer})
+    @extend_schema(responses={200: OutputSerializer, 503: OutputSerializer}, examples=examples.HEALTH)
     def get(self, request):
         report = system_health()
         return Response(report, status=503 if report["failing"] else 200)
@@ -66,7 +77,7 @@ class StatsApi(ApiView):
         latency_ms = serializers.DictField(child=EndpointLatencySerializer(), help_text="endpoint -> percentiles")
         window = serializers.IntegerField(help_text="requests per endpoint the percentiles are computed over")
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses=OutputSerializer, examples=examples.STATS)
     def get(self, request):
         body = {
             "collection": collection_stats(),
