@@ -71,3 +71,11 @@ def test_nav_shows_the_user_and_log_out(client, django_user_model):
     client.force_login(django_user_model.objects.create_user(username="frank", password=PASSWORD))
     page = client.get("/")
     assert b"frank" in page.content and b"Log out" in page.content and b"History" in page.content
+
+
+def test_nav_links_to_the_api_tokens_page_for_a_logged_in_user_only(client, django_user_model):
+    link = b'<a href="/accounts/tokens/">API tokens</a>'
+    assert link not in client.get("/accounts/login/").content
+    client.force_login(django_user_model.objects.create_user(username="grace"))
+    assert link in client.get("/").content
+    assert client.get("/accounts/tokens/").status_code == 200
