@@ -1,4 +1,5 @@
-"""The curators' tool: images (with thumbnails, similar images, caption history), near-duplicates, jobs, sessions.
+"""The curators' tool: images (with thumbnails, similar images, caption history), near-duplicates, sessions; jobs
+and the web-fetch page are in search.job_admin.
 
 Admin classes translate and report; the changes themselves are services (search.services.curation, images).
 Every change is written to Django's admin log (LogEntry), so the history page of an image shows who did what.
@@ -7,7 +8,6 @@ Every change is written to Django's admin log (LogEntry), so the history page of
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
@@ -23,14 +23,13 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from search import job_admin  # noqa: F401  (registers the Jobs admin, which lives in its own module)
 from search.duplicates import find_duplicates
-from search.models import CaptionRevision, Image, Job, JobItem, JobItemState, JobKind, SearchSession, SearchTurn
+from search.models import CaptionRevision, Image, SearchSession, SearchTurn
 from search.services import curation
 from search.services.images import image_delete
-from search.services.jobs import ingest_job_enqueue
 from search.tasks.captions import caption_images_task
 from search.tasks.curation import images_embed_task
-from search.tasks.fetch import fetch_job_task
 
 
 class HasCaptionFilter(admin.SimpleListFilter):
@@ -311,75 +310,6 @@ def _threshold(value: str | None) -> float | None:
     except ValueError:
         return None
     return threshold if 0.0 < threshold <= 1.0 else None
-
-
-def _job_resume(job: Job) -> Callable[[], object] | None:
-    """What queues the pending items of a job of this kind again (None: no task runs such jobs)."""
-    if job.kind == JobKind.INGEST:
-        return lambda: ingest_job_enqueue(job)
-    if job.kind == JobKind.FETCH:
-        return lambda: fetch_job_task.delay(job.id)
-    return None
-
-
-# --- Jobs ---------------------------------------------------------------------------------------------------------
-
-
-class FailedItemInline(admin.TabularInline):
-    model = JobItem
-    verbose_name_plural = "failed items"
-    fields = ["source", "state", "reason", "updated_at"]
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(state=JobItemState.FAILED)
-
-    def has_view_permission(self, request, obj=None):
-        # Items are part of their job: whoever may see the job sees why its items failed.
-        return request.user.has_perm("search.view_job") or request.user.has_perm("search.change_job")
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "kind", "state", "progress", "failed", "skipped", "user", "created_at", "finished_at"]
-    list_filter = ["kind", "state"]
-    search_fields = ["query", "message"]
-    actions = ["retry_failed"]
-    inlines = [FailedItemInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in Job._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.display(description="progress")
-    def progress(self, job: Job) -> str:
-        if not job.total:
-            return f"{job.done}"
-        return f"{job.done + job.failed + job.skipped} / {job.total}"
-
-    @admin.action(description="Retry the failed items of selected jobs", permissions=["change"])
-    def retry_failed(self, request, queryset):
-        for job in queryset:
-            retried = curation.job_retry_failed(job=job)
-            if not retried:
-                continue
-            self.log_change(request, job, f"{retried} failed items set back to pending.")
-            resume = _job_resume(job)
-            if resume is not None:
-                transaction.on_commit(resume)
-                self.message_user(request, f"{job}: {retried} failed items queued again.")
-            else:
-                self.message_user(
-                    request,
-                    f"{job}: {retried} failed items are pending again, but no task can run this kind of job here; "
-                    "they will be picked up when the job runs again.",
-                    messages.WARNING,
-                )
 
 
 # --- Search sessions: for support, superusers only ------------------------------------------------------------------

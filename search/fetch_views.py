@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.validators import MaxValueValidator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from search.forms import FetchJobForm
 from search.models import Job, JobItemState, JobKind, SearchSession
 from search.selectors import InvalidQuery
-from search.services.fetch import MAX_QUERY_LENGTH, fetch_job_create
+from search.services.fetch import fetch_job_create
 from search.services.jobs import job_get_for_user
 
 
-class FetchForm(forms.Form):
-    query = forms.CharField(max_length=MAX_QUERY_LENGTH)
-    count = forms.IntegerField(min_value=1, initial=20)
-    category = forms.CharField(max_length=100, required=False)
+class FetchForm(FetchJobForm):
     session = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["count"].max_value = settings.FETCH_MAX_COUNT
-        self.fields["count"].validators.append(MaxValueValidator(settings.FETCH_MAX_COUNT))
 
     def clean_session(self) -> int | None:
         session_id = self.cleaned_data.get("session")

@@ -1,7 +1,9 @@
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 
 from search.selectors import MAX_TEXT_LENGTH, MAX_TOP_K
+from search.services.fetch import MAX_QUERY_LENGTH
 
 
 class _ImageUploadField(forms.FileField):
@@ -96,3 +98,17 @@ class ZipDownloadForm(DownloadForm):
         if len(ids) > settings.DOWNLOAD_ZIP_MAX_IMAGES:
             raise forms.ValidationError(f"Download at most {settings.DOWNLOAD_ZIP_MAX_IMAGES} images at once.")
         return ids
+
+
+class FetchJobForm(forms.Form):
+    """What a web fetch needs, on the fetch page and in the admin alike (fetch_job_create checks it again)."""
+
+    query = forms.CharField(max_length=MAX_QUERY_LENGTH)
+    count = forms.IntegerField(min_value=1, initial=20, label="Images")
+    category = forms.CharField(max_length=100, required=False, help_text="Leave blank to use the query.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per form, not at import, so a changed FETCH_MAX_COUNT (tests, settings reload) is honoured.
+        self.fields["count"].max_value = settings.FETCH_MAX_COUNT
+        self.fields["count"].validators.append(MaxValueValidator(settings.FETCH_MAX_COUNT))

@@ -1,0 +1,140 @@
+"""The Jobs admin: progress and failed items of background jobs, retrying them, and the page where curators start a
+web fetch.
+
+Starting a fetch needs `search.add_image` (it adds images to the collection); retrying needs `search.change_job`.
+The work itself is the services' (search.services.fetch, jobs, curation), as on the web pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from search.forms import FetchJobForm
+from search.models import Job, JobItem, JobItemState, JobKind
+from search.selectors import InvalidQuery
+from search.services import curation
+from search.services.fetch import fetch_job_create
+from search.services.jobs import ingest_job_enqueue
+from search.tasks.fetch import fetch_job_task
+
+FETCH_PERMISSION = "search.add_image"
+
+
+def _job_resume(job: Job) -> Callable[[], object] | None:
+    """What queues the pending items of a job of this kind again (None: no task runs such jobs)."""
+    if job.kind == JobKind.INGEST:
+        return lambda: ingest_job_enqueue(job)
+    if job.kind == JobKind.FETCH:
+        return lambda: fetch_job_task.delay(job.id)
+    return None
+
+
+class FailedItemInline(admin.TabularInline):
+    model = JobItem
+    verbose_name_plural = "failed items"
+    fields = ["source", "state", "reason", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(state=JobItemState.FAILED)
+
+    def has_view_permission(self, request, obj=None):
+        # Items are part of their job: whoever may see the job sees why its items failed.
+        return request.user.has_perm("search.view_job") or request.user.has_perm("search.change_job")
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "kind", "state", "progress", "failed", "skipped", "user", "created_at", "finished_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["query", "message"]
+    actions = ["retry_failed"]
+    inlines = [FailedItemInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Job._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # jobs are started by what they do (the fetch page below, commands), never typed in
+
+    @admin.display(description="progress")
+    def progress(self, job: Job) -> str:
+        if not job.total:
+            return f"{job.done}"
+        return f"{job.done + job.failed + job.skipped} / {job.total}"
+
+    # --- actions ---
+
+    @admin.action(description="Retry the failed items of selected jobs", permissions=["change"])
+    def retry_failed(self, request, queryset):
+        for job in queryset:
+            retried = curation.job_retry_failed(job=job)
+            if retried:
+                self._resume(request, job, retried)
+
+    def _resume(self, request: HttpRequest, job: Job, retried: int) -> None:
+        self.log_change(request, job, f"{retried} failed items set back to pending.")
+        resume = _job_resume(job)
+        if resume is not None:
+            transaction.on_commit(resume)
+            self.message_user(request, f"{job}: {retried} failed items queued again.")
+            return
+        self.message_user(
+            request,
+            f"{job}: {retried} failed items are pending again, but no task can run this kind of job here; "
+            "they will be picked up when the job runs again.",
+            messages.WARNING,
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_fetch": request.user.has_perm(FETCH_PERMISSION)}
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("fetch/", wrap(self.fetch_view), name="search_job_fetch"),
+            *super().get_urls(),
+        ]
+
+    # --- starting a web fetch ---
+
+    def fetch_view(self, request) -> HttpResponse:
+        if not request.user.has_perm(FETCH_PERMISSION):
+            raise PermissionDenied
+        form = FetchJobForm(request.POST or None)
+        if form.is_bound and form.is_valid():
+            job = self._fetch_start(request, form)
+            if job is not None:
+                return redirect("admin:search_job_change", job.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Fetch images from the web",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/search/job/fetch.html", context)
+
+    def _fetch_start(self, request: HttpRequest, form: FetchJobForm) -> Job | None:
+        data = form.cleaned_data
+        try:
+            job = fetch_job_create(
+                query=data["query"], count=data["count"], category=data["category"], user=request.user
+            )
+        except InvalidQuery as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+            return None
+        self.log_addition(request, job, f"Started from the admin: {job.params['count']} images of “{job.query}”.")
+        self.message_user(request, f"Fetching up to {job.params['count']} images of “{job.query}” in the background.")
+        return job
