@@ -1,18 +1,19 @@
-"""The fetch page: ask for N web images of a query, then watch the job's progress live (ws/jobs/<id>/)."""
+"""The fetch page: ask for N web images of a query, then watch the job's progress live (ws/jobs/<id>/) or cancel it."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from search.forms import FetchJobForm
 from search.models import Job, JobItemState, JobKind, SearchSession
 from search.selectors import InvalidQuery
 from search.services.fetch import fetch_job_create
-from search.services.jobs import job_get_for_user
+from search.services.jobs import CANCELLABLE_STATES, job_cancel, job_get_for_user
 
 
 class FetchForm(FetchJobForm):
@@ -54,10 +55,34 @@ def fetch(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def fetch_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    items = job.items.exclude(state=JobItemState.PENDING).select_related("image").order_by("-updated_at", "-id")[:200]
+    context = {
+        "job": job,
+        "items": items,
+        "form": FetchForm(user=request.user, initial={"query": job.query}),
+        "can_cancel": job.state in CANCELLABLE_STATES and _may_cancel(request.user, job),
+    }
+    return render(request, "search/fetch.html", context)
+
+
+@login_required
+@require_POST
+def fetch_job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    if not _may_cancel(request.user, job):
+        raise PermissionDenied("Only the user who started this job, or a curator, may cancel it.")
+    job_cancel(job=job, user=request.user)  # a job that ended meanwhile stays as it ended
+    return redirect("search:fetch_job", job_id=job.pk)
+
+
+def _job_or_404(request: HttpRequest, job_id: int) -> Job:
     try:
-        job = job_get_for_user(user=request.user, job_id=job_id)
+        return job_get_for_user(user=request.user, job_id=job_id)
     except Job.DoesNotExist:
         raise Http404("No such job.") from None
-    items = job.items.exclude(state=JobItemState.PENDING).select_related("image").order_by("-updated_at", "-id")[:200]
-    context = {"job": job, "items": items, "form": FetchForm(user=request.user, initial={"query": job.query})}
-    return render(request, "search/fetch.html", context)
+
+
+def _may_cancel(user, job: Job) -> bool:
+    # Staff may watch every job, but stopping someone else's work is for curators (the admin's permission).
+    return job.user_id == user.pk or user.has_perm("search.change_job")

@@ -1,8 +1,8 @@
-"""The Jobs admin: progress and failed items of background jobs, retrying them, and the page where curators start a
-web fetch.
+"""The Jobs admin: progress and failed items of background jobs, retrying and cancelling them, and the page where
+curators start a web fetch.
 
-Starting a fetch needs `search.add_image` (it adds images to the collection); retrying needs `search.change_job`.
-The work itself is the services' (search.services.fetch, jobs, curation), as on the web pages.
+Starting a fetch needs `search.add_image` (it adds images to the collection); retrying and cancelling need
+`search.change_job`. The work itself is the services' (search.services.fetch, jobs, curation), as on the web pages.
 """
 
 from __future__ import annotations
@@ -13,16 +13,18 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 
 from search.forms import FetchJobForm
-from search.models import Job, JobItem, JobItemState, JobKind
+from search.models import Job, JobItem, JobItemState, JobKind, JobState
 from search.selectors import InvalidQuery
 from search.services import curation
 from search.services.fetch import fetch_job_create
-from search.services.jobs import ingest_job_enqueue
+from search.services.jobs import CANCELLABLE_STATES, ingest_job_enqueue, job_cancel
 from search.tasks.fetch import fetch_job_task
 
 FETCH_PERMISSION = "search.add_image"
@@ -59,7 +61,7 @@ class JobAdmin(admin.ModelAdmin):
     list_display = ["__str__", "kind", "state", "progress", "failed", "skipped", "user", "created_at", "finished_at"]
     list_filter = ["kind", "state"]
     search_fields = ["query", "message"]
-    actions = ["retry_failed"]
+    actions = ["retry_failed", "cancel"]
     inlines = [FailedItemInline]
 
     def get_readonly_fields(self, request, obj=None):
@@ -78,7 +80,10 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the failed items of selected jobs", permissions=["change"])
     def retry_failed(self, request, queryset):
-        for job in queryset:
+        cancelled = queryset.filter(state=JobState.CANCELLED).count()
+        if cancelled:  # whoever cancelled a job meant it to stay stopped
+            self.message_user(request, f"Left {cancelled} cancelled jobs as they are.", messages.WARNING)
+        for job in queryset.exclude(state=JobState.CANCELLED):
             retried = curation.job_retry_failed(job=job)
             if retried:
                 self._resume(request, job, retried)
@@ -97,18 +102,48 @@ class JobAdmin(admin.ModelAdmin):
             messages.WARNING,
         )
 
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_fetch": request.user.has_perm(FETCH_PERMISSION)}
-        return super().changelist_view(request, extra_context)
+    @admin.action(description="Cancel selected jobs (pending or running)", permissions=["change"])
+    def cancel(self, request, queryset):
+        cancelled = [job for job in queryset if job_cancel(job=job, user=request.user)]
+        for job in cancelled:
+            self.log_change(request, job, "Cancelled.")
+        ended = queryset.count() - len(cancelled)
+        note = f" ({ended} had already ended)" if ended else ""
+        self.message_user(request, f"Cancelled {len(cancelled)} jobs{note}; what they finished is kept.")
+
+    # --- the change page: a Cancel button while the job can still be stopped ---
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        can_cancel = job is not None and job.state in CANCELLABLE_STATES and self.has_change_permission(request, job)
+        extra_context = {**(extra_context or {}), "can_cancel": can_cancel}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
             path("fetch/", wrap(self.fetch_view), name="search_job_fetch"),
+            path("<int:job_id>/cancel/", wrap(self.cancel_view), name="search_job_cancel"),
             *super().get_urls(),
         ]
 
+    @method_decorator(require_POST)
+    def cancel_view(self, request, job_id: int) -> HttpResponse:
+        job = get_object_or_404(Job, pk=job_id)
+        if not self.has_change_permission(request, job):
+            raise PermissionDenied
+        if job_cancel(job=job, user=request.user):
+            self.log_change(request, job, "Cancelled.")
+            self.message_user(request, "The job is cancelled; what it finished is kept, the rest stays pending.")
+        else:
+            self.message_user(request, f"The job had already ended ({job.get_state_display()}).", messages.WARNING)
+        return redirect("admin:search_job_change", job.pk)
+
     # --- starting a web fetch ---
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_fetch": request.user.has_perm(FETCH_PERMISSION)}
+        return super().changelist_view(request, extra_context)
 
     def fetch_view(self, request) -> HttpResponse:
         if not request.user.has_perm(FETCH_PERMISSION):

@@ -3,7 +3,7 @@
 Only the user who started the job (or staff) may join; others are refused at the handshake (4401 anonymous,
 4403 not yours). On joining, the page gets the job as it stands ({"type": "job", "event": "snapshot", ...}), then
 every event the workers push to the group job_<id> (search.services.jobs.job_announce): started, found,
-downloaded, skipped, failed, indexed, progress, finished.
+downloaded, skipped, failed, indexed, progress, finished, cancelled.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/delete/", views.session_delete_view, name="session_delete"),
     path("fetch/", fetch_views.fetch, name="fetch"),
     path("fetch/jobs/<int:job_id>/", fetch_views.fetch_job, name="fetch_job"),
+    path("fetch/jobs/<int:job_id>/cancel/", fetch_views.fetch_job_cancel, name="fetch_job_cancel"),
     path("images/<int:image_id>/thumbnail/", views.thumbnail, name="thumbnail"),
     path("images/<int:image_id>/original/", views.original, name="original"),
     path("images/<int:image_id>/download/", views.download, name="download"),

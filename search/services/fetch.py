@@ -19,6 +19,7 @@ from search.services.jobs import (
     FINISHED_STATES,
     ItemImage,
     job_announce,
+    job_cancelled,
     job_fail,
     job_finish_if_done,
     job_item_finish,
@@ -67,11 +68,10 @@ def _enqueue(job: Job) -> None:
 def fetch_job_run(
     job_id: int, *, encoder: ClipEncoder | None = None, limits: DownloadLimits | None = None, task_id: str = ""
 ) -> Job:
-    """Run (or resume) a fetch job to the end: find candidates once, then work through the pending ones."""
-    job = Job.objects.get(pk=job_id)
+    """Run (or resume) a fetch job until nothing is pending or it is cancelled: find candidates once, then fetch."""
+    job = job_mark_running(Job.objects.get(pk=job_id), task_id=task_id)
     if job.state in FINISHED_STATES:
         return job
-    job_mark_running(job, task_id=task_id)
     if not job.items.exists():
         try:
             _find_candidates(job)
@@ -81,7 +81,7 @@ def fetch_job_run(
     ensure_hnsw_index(encoder.model_key, encoder.dim)
     limits = limits or DownloadLimits.from_settings()
     added: list[int] = []
-    while chunk := _next_chunk(job, limits):
+    while not job_cancelled(job) and (chunk := _next_chunk(job, limits)):
         added += _fetch_chunk(job, chunk, encoder, limits)
     job = job_finish_if_done(job)
     captions_hook(added)
@@ -109,8 +109,11 @@ def _next_chunk(job: Job, limits: DownloadLimits) -> list[JobItem]:
 
 
 def _fetch_chunk(job: Job, chunk: list[JobItem], encoder: ClipEncoder, limits: DownloadLimits) -> list[int]:
+    results = download_images([item.source for item in chunk], limits)
+    if job_cancelled(job):  # downloads take a while: a cancel meanwhile leaves the chunk pending, unrecorded
+        return []
     entries = []
-    for item, result in zip(chunk, download_images([item.source for item in chunk], limits), strict=True):
+    for item, result in zip(chunk, results, strict=True):
         if not isinstance(result, Downloaded):
             job_item_finish(job, item, JobItemState.SKIPPED, reason=result.reason)
             continue

@@ -4,6 +4,9 @@ split into batches on the `embed` queue.
 A job's items (JobItem rows) carry the truth: every item is pending until a worker finishes it in one transaction
 with the image it produced, so a job interrupted anywhere resumes by working through the items still pending, and
 the counters are always recomputed from the items, never incremented.
+
+Cancelling is cooperative: job_cancel only marks the job, and workers look at the mark before each batch and again
+right before a batch's first write, so a cancelled job keeps every item it finished and leaves the rest pending.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from search.vector_index import ensure_hnsw_index
 logger = logging.getLogger(__name__)
 
 FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+CANCELLABLE_STATES = frozenset({JobState.PENDING, JobState.RUNNING})
 
 
 def job_group(job_id: int) -> str:
@@ -73,12 +77,19 @@ def job_announce(job: Job, event: str, **data) -> None:
 
 
 def job_mark_running(job: Job, *, task_id: str = "") -> Job:
-    if job.state == JobState.PENDING:
-        job.state = JobState.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.task_id = task_id or job.task_id
-        job.save(update_fields=["state", "started_at", "task_id"])
-        job_announce(job, "started")
+    if job.state != JobState.PENDING:
+        return job
+    job.started_at = job.started_at or timezone.now()
+    job.task_id = task_id or job.task_id
+    # Conditional, so a job cancelled since it was read is not brought back to life.
+    started = Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
+        state=JobState.RUNNING, started_at=job.started_at, task_id=job.task_id
+    )
+    if not started:
+        job.refresh_from_db()
+        return job
+    job.state = JobState.RUNNING
+    job_announce(job, "started")
     return job
 
 
@@ -126,6 +137,27 @@ def job_fail(job: Job, message: str) -> Job:
     return job
 
 
+def job_cancel(*, job: Job, user=None) -> bool:
+    """Cancel a pending or running job (False if it had already ended); its workers stop at their next check."""
+    with transaction.atomic():
+        locked = job_update_counts(job)  # locks the row until the end of this transaction
+        if locked.state not in CANCELLABLE_STATES:
+            return False
+        by = f" by {user.get_username()}" if user is not None else ""
+        locked.state = JobState.CANCELLED
+        locked.message = f"Cancelled{by}. So far: {job_summary(locked)}."
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["state", "message", "finished_at"])
+        transaction.on_commit(lambda: job_announce(locked, "cancelled"))
+    logger.info("job %s cancelled%s", locked.pk, by)
+    return True
+
+
+def job_cancelled(job: Job) -> bool:
+    """Whether the job was cancelled since it was read (one small query: workers ask between batches)."""
+    return Job.objects.filter(pk=job.pk, state=JobState.CANCELLED).exists()
+
+
 def job_summary(job: Job) -> str:
     reasons = (
         job.items.exclude(state__in=[JobItemState.DONE, JobItemState.PENDING])
@@ -170,11 +202,15 @@ def job_item_finish(job: Job, item: JobItem, state: str, *, reason: str = "", im
 def job_items_store(job: Job, entries: Sequence[ItemImage], *, encoder: ClipEncoder) -> list[int]:
     """Embed the batch together, then store each new image with its item's outcome in one transaction.
 
-    Content already indexed (or repeated inside the batch) is skipped with the existing image linked. Returns the ids
-    of the images added.
+    Content already indexed (or repeated inside the batch) is skipped with the existing image linked. Nothing is
+    written if the job was cancelled meanwhile (its items stay pending). Returns the ids of the images added.
     """
-    fresh = _skip_known(job, entries)
+    fresh, known = _split_known(entries)
     vectors = encoder.encode_images([entry.loaded.image for entry in fresh])
+    if job_cancelled(job):  # asked after the slow part, right before the batch's first write
+        return []
+    for entry, image, reason in known:
+        job_item_finish(job, entry.item, JobItemState.SKIPPED, reason=reason, image=image)
     added = []
     for entry, vector in zip(fresh, vectors, strict=True):
         with transaction.atomic():
@@ -187,7 +223,7 @@ def job_items_store(job: Job, entries: Sequence[ItemImage], *, encoder: ClipEnco
                 source_url=entry.source_url,
                 category=entry.category,
             )
-            if image is None:  # indexed by someone else since _skip_known looked
+            if image is None:  # indexed by someone else since _split_known looked
                 existing = Image.objects.get(sha256=entry.loaded.sha256)
                 job_item_finish(job, entry.item, JobItemState.SKIPPED, reason="already indexed", image=existing)
                 continue
@@ -196,20 +232,21 @@ def job_items_store(job: Job, entries: Sequence[ItemImage], *, encoder: ClipEnco
     return added
 
 
-def _skip_known(job: Job, entries: Sequence[ItemImage]) -> list[ItemImage]:
+def _split_known(entries: Sequence[ItemImage]) -> tuple[list[ItemImage], list[tuple[ItemImage, Image | None, str]]]:
+    """The entries to embed, and those to skip (content indexed already or earlier in the batch) with why."""
     known = dict(Image.objects.filter(sha256__in=[e.loaded.sha256 for e in entries]).values_list("sha256", "id"))
     seen: set[str] = set()
-    fresh = []
+    fresh, skipped = [], []
     for entry in entries:
         sha256 = entry.loaded.sha256
         if sha256 in known or sha256 in seen:
             image = Image.objects.filter(pk=known.get(sha256)).first()
             reason = "already indexed" if sha256 in known else "same content as another item of this job"
-            job_item_finish(job, entry.item, JobItemState.SKIPPED, reason=reason, image=image)
+            skipped.append((entry, image, reason))
         else:
             seen.add(sha256)
             fresh.append(entry)
-    return fresh
+    return fresh, skipped
 
 
 # --- Ingesting a folder as a job ------------------------------------------------------------------------------------
@@ -248,19 +285,22 @@ def ingest_job_enqueue(job: Job) -> int:
 
 def ingest_job_batch(job_id: int, item_ids: Sequence[int], *, encoder: ClipEncoder | None = None) -> Job:
     """Read, embed and store the pending items among `item_ids`; close the job when none is left."""
-    job = Job.objects.get(pk=job_id)
+    job = job_mark_running(Job.objects.get(pk=job_id))
     if job.state in FINISHED_STATES:
         return job
-    job_mark_running(job)
     encoder = encoder or get_encoder()
     ensure_hnsw_index(encoder.model_key, encoder.dim)
     items = list(job.items.filter(pk__in=item_ids, state=JobItemState.PENDING).order_by("id"))
-    entries = []
+    entries, unreadable = [], []
     for item in items:
         try:
             entries.append(_ingest_entry(job, item))
         except InvalidImage as error:
-            job_item_finish(job, item, JobItemState.FAILED, reason=str(error))
+            unreadable.append((item, str(error)))
+    if job_cancelled(job):
+        return job_update_counts(job)
+    for item, reason in unreadable:
+        job_item_finish(job, item, JobItemState.FAILED, reason=reason)
     added = job_items_store(job, entries, encoder=encoder)
     captions_queue(added)
     job = job_update_counts(job)

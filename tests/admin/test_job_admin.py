@@ -1,4 +1,4 @@
-"""The Jobs admin: starting a web fetch."""
+"""The Jobs admin: starting a web fetch, cancelling jobs (action and button), and retry leaving cancelled jobs alone."""
 
 from types import SimpleNamespace
 
@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from search.models import Job, JobKind, JobState
+from search.models import Job, JobItem, JobItemState, JobKind, JobState
 
 pytestmark = pytest.mark.django_db
 FETCH_URL = reverse("admin:search_job_fetch")
@@ -34,6 +34,13 @@ def queued(monkeypatch) -> list[int]:
     return calls
 
 
+def _job(state=JobState.RUNNING, **fields) -> Job:
+    job = Job.objects.create(kind=JobKind.FETCH, state=state, query="cats", params={"count": 5}, **fields)
+    JobItem.objects.create(job=job, source="https://example.com/1.jpg", state=JobItemState.DONE)
+    JobItem.objects.create(job=job, source="https://example.com/2.jpg")
+    return job
+
+
 # --- starting a fetch ---
 
 
@@ -58,7 +65,7 @@ def test_a_fetch_is_recorded_queued_and_shown_on_its_job_page(
 
     page = fetcher_client.get(response["Location"])
     assert page.status_code == 200
-    assert b"red pandas" in page.content and b"Pending" in page.content
+    assert b"red pandas" in page.content and b"Pending" in page.content and b"Cancel this job" in page.content
 
 
 def test_without_the_add_image_permission_the_fetch_page_is_forbidden(curator_client, queued):
@@ -83,3 +90,56 @@ def test_bad_input_re_renders_the_form_with_its_error(fetcher_client, queued, da
     assert response.status_code == 200
     assert error in response.content.decode()
     assert not Job.objects.exists() and queued == []
+
+
+# --- cancelling ---
+
+
+def test_the_cancel_action_stops_pending_and_running_jobs_only(curator_client, curator):
+    running, pending, finished = _job(), _job(state=JobState.PENDING), _job(state=JobState.SUCCEEDED)
+    response = curator_client.post(
+        reverse("admin:search_job_changelist"),
+        {"action": "cancel", "_selected_action": [running.pk, pending.pk, finished.pk]},
+        follow=True,
+    )
+    states = {job.pk: job.state for job in Job.objects.all()}
+    assert states == {running.pk: JobState.CANCELLED, pending.pk: JobState.CANCELLED, finished.pk: JobState.SUCCEEDED}
+    assert b"Cancelled 2 jobs (1 had already ended)" in response.content
+    running.refresh_from_db()
+    assert running.message.startswith("Cancelled by curator.") and running.finished_at is not None
+    assert running.items.filter(state=JobItemState.PENDING).count() == 1  # left as it was, not processed
+
+
+def test_the_change_page_cancels_with_a_button(curator_client):
+    job = _job()
+    page = curator_client.get(reverse("admin:search_job_change", args=[job.pk]))
+    assert b"Cancel this job" in page.content
+    response = curator_client.post(reverse("admin:search_job_cancel", args=[job.pk]))
+    assert response["Location"] == reverse("admin:search_job_change", args=[job.pk])
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED
+    assert b"Cancel this job" not in curator_client.get(response["Location"]).content
+
+
+def test_viewers_cannot_cancel(viewer_client):
+    job = _job()
+    assert b"Cancel this job" not in viewer_client.get(reverse("admin:search_job_change", args=[job.pk])).content
+    assert viewer_client.post(reverse("admin:search_job_cancel", args=[job.pk])).status_code == 403
+    viewer_client.post(reverse("admin:search_job_changelist"), {"action": "cancel", "_selected_action": [job.pk]})
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING
+
+
+def test_retry_failed_leaves_a_cancelled_job_cancelled(curator_client, queued, django_capture_on_commit_callbacks):
+    job = _job(state=JobState.CANCELLED)
+    JobItem.objects.create(job=job, source="https://example.com/3.jpg", state=JobItemState.FAILED, reason="HTTP 500")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = curator_client.post(
+            reverse("admin:search_job_changelist"),
+            {"action": "retry_failed", "_selected_action": [job.pk]},
+            follow=True,
+        )
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED and queued == []
+    assert job.items.filter(state=JobItemState.FAILED).count() == 1
+    assert b"Left 1 cancelled jobs as they are" in response.content

@@ -1,6 +1,7 @@
 """The fetch page: a logged-in user asks for web images and lands on the job's live page."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from imagesearch.celery import app
@@ -87,3 +88,34 @@ def test_another_users_job_is_a_404(client, user, django_user_model):
     job = Job.objects.create(kind="fetch", user=other, query="secret")
     client.force_login(user)
     assert client.get(reverse("search:fetch_job", args=[job.pk])).status_code == 404
+
+
+def test_the_owner_cancels_a_running_job_from_its_page(client, user):
+    job = Job.objects.create(kind="fetch", user=user, query="cats", state=JobState.RUNNING)
+    client.force_login(user)
+    page = client.get(reverse("search:fetch_job", args=[job.pk]))
+    cancel_url = reverse("search:fetch_job_cancel", args=[job.pk])
+    assert cancel_url.encode() in page.content
+    assert client.get(cancel_url).status_code == 405
+    response = client.post(cancel_url)
+    assert response["Location"] == reverse("search:fetch_job", args=[job.pk])
+    job.refresh_from_db()
+    assert (job.state, job.message) == (JobState.CANCELLED, "Cancelled by ann. So far: 0 indexed, 0 skipped, 0 failed.")
+    assert cancel_url.encode() not in client.get(response["Location"]).content
+
+
+def test_only_the_owner_or_a_curator_may_cancel(client, user, django_user_model):
+    job = Job.objects.create(kind="fetch", user=user, query="cats", state=JobState.RUNNING)
+    cancel_url = reverse("search:fetch_job_cancel", args=[job.pk])
+    client.force_login(django_user_model.objects.create_user(username="mallory", password=PASSWORD))
+    assert client.post(cancel_url).status_code == 404
+    staff = django_user_model.objects.create_user(username="watcher", password=PASSWORD, is_staff=True)
+    client.force_login(staff)  # staff may watch every job...
+    assert client.post(cancel_url).status_code == 403  # ...but not stop another user's
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING
+    staff.user_permissions.add(Permission.objects.get(content_type__app_label="search", codename="change_job"))
+    client.force_login(django_user_model.objects.get(pk=staff.pk))
+    assert client.post(cancel_url).status_code == 302
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED

@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from search.models import Job, JobKind
-from search.services.jobs import job_announce
+from search.services.jobs import job_announce, job_cancel
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.anyio]
 PASSWORD = "a-long-test-passphrase-42"
@@ -98,4 +98,15 @@ async def test_messages_from_the_page_get_an_error(application, client, owner, j
     await communicator.send_json_to({"type": "cancel"})
     assert (await communicator.receive_json_from(timeout=10))["type"] == "error"
     assert get_channel_layer() is not None
+    await communicator.disconnect()
+
+
+async def test_a_cancel_reaches_the_page_with_the_cancelled_state(application, client, owner, job):
+    communicator = _socket(application, job, await sync_to_async(_cookie)(client, owner))
+    await communicator.connect()
+    await communicator.receive_json_from(timeout=10)
+    assert await sync_to_async(job_cancel)(job=job, user=owner)
+    event = await communicator.receive_json_from(timeout=10)
+    assert (event["type"], event["event"], event["state"]) == ("job", "cancelled", "cancelled")
+    assert event["message"].startswith("Cancelled by ann.")
     await communicator.disconnect()

@@ -29,7 +29,10 @@
       const event = JSON.parse(message.data);
       if (event.type !== "job") return;
       draw(event);
-      if (finished.has(event.state)) socket.close();
+      if (finished.has(event.state)) {
+        field("cancel")?.remove(); // nothing left to cancel
+        socket.close();
+      }
     };
     socket.onclose = (closing) => {
       if (closing.code < 4000 && !finished.has(field("state").textContent)) setTimeout(connect, 2000);
