@@ -179,7 +179,8 @@ API_THROTTLE_USER = env_str("API_THROTTLE_USER", "600/minute")
 API_THROTTLE_ANON = env_str("API_THROTTLE_ANON", "60/minute")
 API_THROTTLE_UPLOADS = env_str("API_THROTTLE_UPLOADS", "60/minute")
 # Text vectors are cached (keyed by model + normalised text) for API_TEXT_VECTOR_CACHE_SECONDS, result pages of
-# text queries for API_RESULT_CACHE_SECONDS: an edit of the collection shows in cached results after at most that.
+# text queries for API_RESULT_CACHE_SECONDS. A curator's hide, delete or edit invalidates cached pages at once
+# (search.collection_version); a newly added image shows in cached results after at most that.
 API_TEXT_VECTOR_CACHE_SECONDS = env_int("API_TEXT_VECTOR_CACHE_SECONDS", 24 * 3600, minimum=0)
 API_RESULT_CACHE_SECONDS = env_int("API_RESULT_CACHE_SECONDS", 30, minimum=0)
 # How many recent requests per endpoint the latency percentiles of /api/stats/ are computed over (per process).

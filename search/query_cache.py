@@ -1,5 +1,8 @@
 """Caches in front of the search module for repeated text queries: the text vector (model + normalised text) and
 short-lived result pages. Both fail open: if the cache backend raises, search answers as if nothing were cached.
+
+A result page is served only while the collection version it was cached under is current (search.collection_version),
+so a curator's hide, delete or edit shows in the next search, not after the page's TTL.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 
+from search import collection_version
 from search.encoder import ClipEncoder, get_encoder
 from search.selectors import SearchHit, SearchRequest, SearchResults, search_images, validate_request
 
@@ -62,21 +66,38 @@ def search_cached(request: SearchRequest, *, encoder: ClipEncoder | None = None)
     validate_request(request)
     encoder = encoder or get_encoder()
     key = _result_key(request, encoder.model_key)
+    version = None
     if key is not None:
         started = time.perf_counter()
-        page = cache_get(key)
-        if isinstance(page, dict) and page.get("model_key") == encoder.model_key:
+        page, version = _read_page(key)
+        if page is not None and page.get("model_key") == encoder.model_key:
             elapsed = (time.perf_counter() - started) * 1000
             hits = [SearchHit(**hit) for hit in page["hits"]]
             timings = {"encode": 0.0, "search": elapsed, "total": elapsed}
             vector = np.frombuffer(page["vector"], dtype=np.float32)
             return CachedSearch(SearchResults(hits, encoder.model_key, vector, timings), cached=True)
     results = search_images(request, encoder=CachedTextEncoder(encoder))
-    if key is not None:
+    if key is not None and version is not None:
         page = {"model_key": results.model_key, "hits": [asdict(hit) for hit in results.hits]}
         page["vector"] = results.query_vector.astype(np.float32).tobytes()
+        # The version read before searching: if the collection changed meanwhile, the page is born stale.
+        page["collection_version"] = version
         cache_set(key, page, settings.API_RESULT_CACHE_SECONDS)
     return CachedSearch(results, cached=False)
+
+
+def _read_page(key: str) -> tuple[dict | None, int | None]:
+    """The cached page if it is of the current collection version, and that version (None: cache unreadable)."""
+    found = cache_get_many([key, collection_version.KEY])  # one round trip on the hot path
+    if found is None:
+        return None, None
+    version = found.get(collection_version.KEY)
+    if version is None:
+        version = collection_version.collection_version_start()
+    page = found.get(key)
+    if isinstance(page, dict) and version is not None and page.get("collection_version") == version:
+        return page, version
+    return None, version
 
 
 def _result_key(request: SearchRequest, model_key: str) -> str | None:
@@ -101,6 +122,15 @@ def _key(kind: str, model_key: str, text: str) -> str:
 def cache_get(key: str):
     try:
         return cache.get(key)
+    except Exception as error:
+        logger.warning("Cache read failed, searching without it: %s", error)
+        return None
+
+
+def cache_get_many(keys: list[str]) -> dict | None:
+    """The keys found; None if the cache cannot be read (unlike {}, which says none were there)."""
+    try:
+        return cache.get_many(keys)
     except Exception as error:
         logger.warning("Cache read failed, searching without it: %s", error)
         return None

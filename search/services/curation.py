@@ -1,6 +1,7 @@
 """Writes a curator makes: hide and unhide, set categories, edit and restore captions, resolve duplicate groups.
 
-Hidden images drop out of every search at once: all search paths read Image.objects.visible().
+Hidden images drop out of every search at once: all search paths read Image.objects.visible(), and each write here
+bumps the collection version, so no cached result page shows the image as it was.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from search.collection_version import collection_changed
 from search.models import CaptionRevision, Image, Job, JobItemState, JobState
 
 CATEGORY_MAX_LENGTH = Image._meta.get_field("category").max_length
@@ -30,6 +32,8 @@ def images_set_hidden(*, image_ids: Iterable[int], hidden: bool) -> list[int]:
             .values_list("id", flat=True)
         )
         Image.objects.filter(id__in=changed).update(hidden=hidden, updated_at=timezone.now())
+        if changed:
+            collection_changed()
     return changed
 
 
@@ -38,7 +42,10 @@ def images_set_category(*, image_ids: Iterable[int], category: str) -> int:
     category = category.strip()
     if len(category) > CATEGORY_MAX_LENGTH:
         raise CurationError(f"A category is at most {CATEGORY_MAX_LENGTH} characters long.")
-    return Image.objects.filter(id__in=list(image_ids)).update(category=category, updated_at=timezone.now())
+    updated = Image.objects.filter(id__in=list(image_ids)).update(category=category, updated_at=timezone.now())
+    if updated:
+        collection_changed()
+    return updated
 
 
 @transaction.atomic
@@ -60,6 +67,7 @@ def image_caption_edit(*, image: Image, caption: str, user: AbstractBaseUser | N
     image.save(
         update_fields=["caption", "caption_curated", "caption_embedding", "caption_embedding_model", "updated_at"]
     )
+    collection_changed()  # results show the caption
     return CaptionRevision.objects.create(image=image, caption=image.caption, curated=True, created_by=user)
 
 

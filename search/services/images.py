@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from search.collection_version import collection_changed
 from search.imagefiles import LoadedImage, make_thumbnail
 from search.models import Image, ImageSource
 
@@ -60,6 +61,7 @@ def image_delete(*, image: Image) -> None:
     names = [image.file.name, image.thumbnail.name]
     with transaction.atomic():
         image.delete()
+        collection_changed()
         transaction.on_commit(lambda: _delete_files(names))
 
 

@@ -1,9 +1,13 @@
-"""The text-vector and result caches of POST /api/search/, and that search answers when the cache is down."""
+"""The text-vector and result caches of POST /api/search/, that a curator's edit reaches cached result pages at once,
+and that search answers when the cache is down."""
 
 import pytest
+from django.core.cache import cache
 
-from search import query_cache
+from search import collection_version, query_cache
 from search.models import Image
+from search.services.curation import image_caption_edit, images_set_category, images_set_hidden
+from search.services.images import image_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +79,64 @@ def test_cached_pages_still_hide_images_hidden_after_the_ttl(api, rows, settings
     first = search(api)
     Image.objects.filter(id=first["results"][0]["id"]).update(hidden=True)
     assert first["results"][0]["id"] not in [hit["id"] for hit in search(api)["results"]]
+
+
+def ids(page: dict) -> list[int]:
+    return [hit["id"] for hit in page["results"]]
+
+
+def test_hiding_an_image_drops_it_from_an_already_cached_page(api, rows, django_capture_on_commit_callbacks):
+    first = search(api)
+    assert search(api)["cached"] is True
+    top = first["results"][0]["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        images_set_hidden(image_ids=[top], hidden=True)
+    after = search(api)
+    assert after["cached"] is False
+    assert top not in ids(after)
+    assert search(api)["cached"] is True  # the new page is cached in its turn
+
+
+def test_deleting_an_image_drops_it_from_an_already_cached_page(api, rows, django_capture_on_commit_callbacks):
+    top = search(api)["results"][0]["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        image_delete(image=Image.objects.get(id=top))
+    assert top not in ids(search(api))
+
+
+def test_a_new_category_or_caption_shows_in_the_next_search(api, rows, django_capture_on_commit_callbacks):
+    rare = search(api, filters={"category": "rare"})
+    top = rare["results"][0]["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        images_set_category(image_ids=[top], category="common")
+    assert top not in ids(search(api, filters={"category": "rare"}))
+    image = Image.objects.get(id=search(api)["results"][0]["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        image_caption_edit(image=image, caption="a curated caption", user=None)
+    assert search(api)["results"][0]["caption"] == "a curated caption"
+
+
+def test_the_version_is_bumped_on_commit_not_before(api, rows, django_capture_on_commit_callbacks):
+    search(api)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:  # never committed
+        images_set_hidden(image_ids=[rows[0].id], hidden=True)
+    assert len(callbacks) == 1
+    assert search(api)["cached"] is True
+
+
+def test_a_lost_collection_version_never_revives_older_pages(api, rows):
+    search(api)
+    cache.delete(collection_version.KEY)  # evicted or flushed: edits made meanwhile went unrecorded
+    assert search(api)["cached"] is False
+    assert search(api)["cached"] is True
+
+
+def test_curation_works_when_the_cache_is_down(api, rows, settings, caplog, django_capture_on_commit_callbacks):
+    settings.CACHES = DEAD_REDIS
+    with django_capture_on_commit_callbacks(execute=True):
+        assert images_set_hidden(image_ids=[rows[0].id], hidden=True) == [rows[0].id]
+    assert "Collection version not bumped" in caplog.text
+    assert rows[0].id not in ids(search(api, top_k=60))
 
 
 def test_normalise_text():
