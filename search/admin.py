@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from search import job_admin  # noqa: F401  (registers the Jobs admin, which lives in its own module)
+from search.collection_version import collection_changed
 from search.duplicates import find_duplicates
 from search.models import CaptionRevision, Image, SearchSession, SearchTurn
 from search.services import curation
@@ -131,6 +132,8 @@ class ImageAdmin(admin.ModelAdmin):
             curation.image_caption_edit(image=obj, caption=obj.caption, user=request.user)
             obj.refresh_from_db(fields=["caption", "caption_curated", "caption_embedding", "caption_embedding_model"])
         super().save_model(request, obj, form, change)
+        if change and {"hidden", "category"} & set(form.changed_data):
+            collection_changed()  # cached result pages must not show the image as it was
 
     def delete_model(self, request, obj):
         image_delete(image=obj)

@@ -97,6 +97,22 @@ def test_editing_the_caption_curates_it_and_records_it(curator_client, curator, 
     assert LogEntry.objects.filter(object_id=str(image.id), action_flag=CHANGE).exists()
 
 
+def test_hiding_on_the_change_page_invalidates_cached_result_pages(
+    curator_client, collection, django_capture_on_commit_callbacks
+):
+    from search.collection_version import collection_version_start
+
+    image = collection["night.png"]
+    before = collection_version_start()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = curator_client.post(
+            _change_url(image), {"caption": image.caption, "category": image.category, "hidden": "on"}
+        )
+    assert response.status_code == 302
+    assert Image.objects.get(id=image.id).hidden
+    assert collection_version_start() > before
+
+
 def test_an_earlier_caption_can_be_restored(curator_client, collection):
     image = collection["night.png"]
     Image.objects.filter(id=image.id).update(caption="the captioner's words")
