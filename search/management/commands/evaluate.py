@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown rows {unknown}; choose from {list(ROWS)}")
             return names
         if exact:
-            return ["exact", "image_to_text"]
+            return ["exact", "first_caption", "image_to_text"]
         if index:
             return ["index", "image_to_text"]
         return list(ROWS)

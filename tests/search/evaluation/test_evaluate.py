@@ -6,7 +6,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image as PILImage
 
-from search.evaluation.runner import image_to_text_row, prepare_eval_set, text_to_image_rankings
+from search.evaluation.runner import (
+    first_caption_row,
+    image_to_text_row,
+    prepare_eval_set,
+    text_to_image_rankings,
+)
 from search.models import Image
 from tests.factories import noise_image_bytes
 
@@ -74,6 +79,17 @@ def test_image_to_text_rank_is_best_own_caption(dataset, encoder):
     assert row.lenient["R@1"] >= row.strict["R@1"]
 
 
+def test_first_caption_row_ranks_only_each_images_first_caption(dataset, encoder):
+    eval_set = prepare_eval_set(dataset, split="test", encoder=encoder, depth=4)
+    expected = _brute_force_ranks(eval_set)
+    [row] = first_caption_row(eval_set)
+    # Captions alternate "picture number i" (first) and "a colour thing": the first ones are 0, 2, 4, 6.
+    ranks = [expected[c].index(eval_set.image_ids[c // 2]) + 1 for c in (0, 2, 4, 6)]
+    assert row.strict["R@1"] == pytest.approx(sum(r == 1 for r in ranks) / 4)
+    assert row.strict["median_rank"] == pytest.approx(float(np.median(ranks)))
+    assert "first caption" in row.name
+
+
 def test_command_prints_table_and_writes_json_and_markdown(dataset, tmp_path):
     out, report, markdown = StringIO(), tmp_path / "report.json", tmp_path / "bench.md"
     markdown.write_text("# Benchmarks\n")
@@ -83,6 +99,7 @@ def test_command_prints_table_and_writes_json_and_markdown(dataset, tmp_path):
     assert names == [
         "text → image (exact)",
         "text → image (HNSW)",
+        "text → image (exact), first caption of each image",
         "image → text (exact)",
         "text → image (HNSW), before feedback",
         "text → image (HNSW), after one feedback round",
