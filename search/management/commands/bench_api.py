@@ -7,7 +7,6 @@ transaction that is rolled back at the end, so the database is left as it was.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
@@ -20,6 +19,7 @@ from django.db import transaction
 from django.test import Client, override_settings
 
 from accounts.tokens import token_create
+from search.benchmarking.rows import synthetic_image, unit_rows
 from search.encoder import get_encoder
 from search.models import Image
 from search.vector_index import ensure_hnsw_index
@@ -51,23 +51,11 @@ class Command(BaseCommand):
 
     def _insert_rows(self, encoder, count: int) -> None:
         rng = np.random.default_rng(0)
-        vectors = rng.standard_normal((count, encoder.dim)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        salt = uuid.uuid4().hex
+        vectors = unit_rows(rng.standard_normal((count, encoder.dim)))
+        prefix = f"bench-{uuid.uuid4().hex}"
         Image.objects.bulk_create(
             [
-                Image(
-                    sha256=hashlib.sha256(f"bench-{salt}-{n}".encode()).hexdigest(),
-                    original_name=f"bench-{n}.jpg",
-                    file=f"images/bench-{n}.jpg",
-                    thumbnail=f"thumbnails/bench-{n}.jpg",
-                    width=64,
-                    height=64,
-                    format="JPEG",
-                    byte_size=1000,
-                    embedding=vector,
-                    embedding_model=encoder.model_key,
-                )
+                synthetic_image(n, vector, model_key=encoder.model_key, prefix=prefix)
                 for n, vector in enumerate(vectors)
             ],
             batch_size=1000,

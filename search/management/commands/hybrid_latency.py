@@ -1,6 +1,5 @@
 """p50 latency of hybrid vs pure vector search over N synthetic captioned rows, written and rolled back."""
 
-import hashlib
 import itertools
 import statistics
 import time
@@ -9,6 +8,7 @@ import numpy as np
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
+from search.benchmarking.rows import synthetic_image, unit_rows
 from search.encoder import get_encoder
 from search.hybrid import parse_query, text_matches, text_search_query
 from search.models import Image
@@ -56,21 +56,10 @@ class Command(BaseCommand):
         rows = []
         for i in range(count):
             size, colour, shape, place = combos[i % len(combos)]
-            vector = rng.standard_normal(encoder.dim).astype(np.float32)
+            vector = unit_rows(rng.standard_normal(encoder.dim))
+            caption = f"a {size} {colour} {shape} {place} on a white background"
             rows.append(
-                Image(
-                    sha256=hashlib.sha256(f"hybrid-latency-{i}".encode()).hexdigest(),
-                    original_name=f"img{i}.jpg",
-                    file=f"latency/{i}.jpg",
-                    thumbnail=f"latency/t{i}.jpg",
-                    width=64,
-                    height=64,
-                    format="JPEG",
-                    byte_size=1,
-                    caption=f"a {size} {colour} {shape} {place} on a white background",
-                    embedding=vector / np.linalg.norm(vector),
-                    embedding_model=encoder.model_key,
-                )
+                synthetic_image(i, vector, model_key=encoder.model_key, prefix="hybrid-latency", caption=caption)
             )
         Image.objects.bulk_create(rows, batch_size=500)
         ensure_hnsw_index(encoder.model_key, encoder.dim)

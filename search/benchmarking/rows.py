@@ -1,0 +1,31 @@
+"""Image rows that stand for indexed pictures in benchmarks: a vector and plausible metadata, no files behind them."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from search.models import Image
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1, as float32 (the form the encoder stores)."""
+    return (matrix / np.linalg.norm(matrix, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def synthetic_image(n: int, vector: np.ndarray, *, model_key: str, prefix: str = "bench", caption: str = "") -> Image:
+    """An unsaved row for benchmark picture `n`; `prefix` keeps the sha256 of one benchmark apart from another's."""
+    return Image(
+        sha256=hashlib.sha256(f"{prefix}-{n}".encode()).hexdigest(),
+        original_name=f"{prefix}-{n}.jpg",
+        file=f"images/{prefix}-{n}.jpg",
+        thumbnail=f"thumbnails/{prefix}-{n}.jpg",
+        width=64,
+        height=64,
+        format="JPEG",
+        byte_size=1000,
+        caption=caption,
+        embedding=vector,
+        embedding_model=model_key,
+    )
