@@ -30,6 +30,17 @@ RANDOM_WEIGHTS = {"", "none", "random"}
 open_clip.add_model_config(PROJECT_CONFIG_DIR)
 
 
+class EncoderUnavailable(RuntimeError):
+    """The configured CLIP weights cannot be loaded (most often: a hub tag on a machine without the hub)."""
+
+    def __init__(self, model_name: str, pretrained: str | None, error: Exception) -> None:
+        super().__init__(
+            f"CLIP model {model_name!r} with weights {pretrained!r} could not be loaded: {error}\n"
+            "Without the model hub, point CLIP_PRETRAINED at a local checkpoint file, or use the project's own "
+            "model: CLIP_MODEL=imagesearch-tiny CLIP_PRETRAINED=tests/fixtures/clip/imagesearch-tiny.pt (README)."
+        )
+
+
 class ClipEncoder:
     """Text and image encoder with L2-normalised float32 outputs; safe to call from several threads."""
 
@@ -52,7 +63,12 @@ class ClipEncoder:
             # Random weights are for tests and timings only; a fixed seed keeps their vectors reproducible.
             torch.manual_seed(0)
             pretrained = None
-        model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained, device=device)
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                model_name, pretrained=pretrained, device=device
+            )
+        except RuntimeError as error:
+            raise EncoderUnavailable(model_name, pretrained, error) from error
         self.model = model.eval()
         self.preprocess = preprocess
         self.tokenizer = open_clip.get_tokenizer(model_name)

@@ -88,3 +88,12 @@ def test_random_weights_are_reproducible(pretrained):
     b = ClipEncoder("imagesearch-tiny", pretrained)
     np.testing.assert_array_equal(a.encode_text(["a cat"]), b.encode_text(["a cat"]))
     assert a.model_key == "imagesearch-tiny:random-seed0"
+
+
+def test_weights_that_cannot_be_loaded_name_the_setting_to_change(tmp_path):
+    from search.encoder import EncoderUnavailable
+
+    missing = tmp_path / "absent.pt"
+    with pytest.raises(EncoderUnavailable, match="CLIP_PRETRAINED") as raised:
+        ClipEncoder("imagesearch-tiny", str(missing))
+    assert "imagesearch-tiny" in str(raised.value)
