@@ -50,19 +50,24 @@ def _red_circles_among_others() -> list[Scene]:
     return red_circles + other_red + other_circles
 
 
-def test_a_red_circle_finds_red_shapes_first_with_a_red_circle_on_top(clip):
-    scenes = _red_circles_among_others()
+def _ranking(clip, scenes: list[Scene], query: str) -> list[ShapeSpec]:
     rng = np.random.default_rng(UNSEEN_SEED)
-    images = [render_scene(scene, rng) for scene in scenes]
+    image_features, text_features = _encode(clip, [render_scene(scene, rng) for scene in scenes], [query])
+    return [scenes[i].objects[0] for i in (text_features @ image_features.T)[0].argsort(descending=True).tolist()]
 
-    image_features, text_features = _encode(clip, images, ["a red circle"])
-    ranking = (text_features @ image_features.T)[0].argsort(descending=True).tolist()
 
-    # The shipped model learned colour well and shape only partly (tests/fixtures/clip/README.md): every red shape
-    # ranks above every circle of another colour, and a red circle comes first.
-    reds = sum(spec.colour == "red" for spec in (scene.objects[0] for scene in scenes))
-    assert all(scenes[i].objects[0].colour == "red" for i in ranking[:reds])
-    assert (scenes[ranking[0]].objects[0].shape, scenes[ranking[0]].objects[0].colour) == ("circle", "red")
+def test_a_red_circle_ranks_every_red_circle_first(clip):
+    ranking = _ranking(clip, _red_circles_among_others(), "a red circle")
+
+    # Four red circles of different sizes, places and backgrounds, among red shapes and circles of other colours.
+    assert [(spec.colour, spec.shape) for spec in ranking[:4]] == [("red", "circle")] * 4
+
+
+def test_a_shape_only_query_ranks_every_circle_above_every_other_shape(clip):
+    ranking = _ranking(clip, _red_circles_among_others(), "a circle")
+
+    circles = sum(spec.shape == "circle" for spec in ranking)
+    assert circles == 8 and all(spec.shape == "circle" for spec in ranking[:circles])
 
 
 def test_an_image_is_nearest_to_its_own_caption_most_of_the_time(clip):
