@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image as PILImage
 
+from search.workpool import parallel_map
+
 logger = logging.getLogger(__name__)
 
 PROJECT_CONFIG_DIR = Path(__file__).resolve().parent / "clip_configs"
@@ -53,6 +55,7 @@ class ClipEncoder:
         batch_size: int = 32,
         text_cache_size: int = 0,
         text_threads: int = 0,
+        text_int8: bool = False,
     ) -> None:
         self.model_name = model_name
         self.pretrained = pretrained
@@ -79,6 +82,17 @@ class ClipEncoder:
         # A one-query forward pass is too small to share: on a busy 2-core machine two torch threads waiting on
         # each other made it 10x slower than one (docs/benchmarks.md). 0 keeps the process's thread count.
         self.text_threads = text_threads
+        # Query texts through an int8 copy of the text tower: about twice as fast on CPU, vectors within cosine
+        # 0.9994 of the float ones (docs/benchmarks.md). Image vectors, and so the stored collection, are unchanged;
+        # text_key keeps cached query vectors of the two paths apart.
+        self._text_model: torch.nn.Module = self.model
+        self.text_key = self.model_key
+        if text_int8:
+            if _supports_truncated_text(self.model):
+                self._text_model = quantized_text_tower(self.model)
+                self.text_key = f"{self.model_key}+text-int8"
+            else:
+                logger.warning("CLIP_TEXT_INT8 ignored: %s has no text tower it can quantize", model_name)
 
     @cached_property
     def dim(self) -> int:
@@ -118,7 +132,7 @@ class ClipEncoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         rows = []
         for start in range(0, len(images), self.batch_size):
-            batch = torch.stack([self.preprocess(image) for image in images[start : start + self.batch_size]])
+            batch = torch.stack(parallel_map(self.preprocess, images[start : start + self.batch_size]))
             rows.append(self.encode_preprocessed(batch))
         return np.concatenate(rows)
 
@@ -130,7 +144,7 @@ class ClipEncoder:
     def _text_features(self, tokens: torch.Tensor) -> torch.Tensor:
         if not _supports_truncated_text(self.model):
             return self.model.encode_text(tokens)
-        return encode_text_truncated(self.model, tokens)
+        return encode_text_truncated(self._text_model, tokens)
 
 
 class TextVectorCache:
@@ -190,6 +204,28 @@ def encode_text_truncated(model: open_clip.CLIP, tokens: torch.Tensor) -> torch.
     if isinstance(model.text_projection, torch.nn.Linear):
         return model.text_projection(x)
     return x @ model.text_projection
+
+
+class TextTower(torch.nn.Module):
+    """The parts of a CLIP model that encode_text_truncated reads, without the vision tower."""
+
+    def __init__(self, model: open_clip.CLIP) -> None:
+        super().__init__()
+        self.token_embedding = model.token_embedding
+        self.positional_embedding = model.positional_embedding
+        self.transformer = model.transformer
+        self.ln_final = model.ln_final
+        self.text_projection = model.text_projection
+        self.register_buffer("attn_mask", model.attn_mask, persistent=False)
+        self.text_pool_type = model.text_pool_type
+
+
+def quantized_text_tower(model: open_clip.CLIP) -> torch.nn.Module:
+    """An int8 dynamically quantized copy of the text tower (its Linear layers: the MLPs and the projection when
+    it is one; nn.MultiheadAttention's projections stay float). The model itself is left as it was."""
+    from torch.ao.quantization import quantize_dynamic
+
+    return quantize_dynamic(TextTower(model), {torch.nn.Linear}, dtype=torch.qint8).eval()
 
 
 @contextmanager
@@ -270,4 +306,5 @@ def _build_from_settings() -> ClipEncoder:
         batch_size=settings.CLIP_BATCH_SIZE,
         text_cache_size=settings.CLIP_TEXT_CACHE_SIZE,
         text_threads=settings.CLIP_TEXT_THREADS,
+        text_int8=settings.CLIP_TEXT_INT8,
     )

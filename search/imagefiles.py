@@ -106,7 +106,9 @@ def flatten_to_rgb(image: PILImage.Image, background: tuple[int, int, int] = (25
 def make_thumbnail(image: PILImage.Image, size: int) -> bytes:
     """A JPEG no larger than size x size, keeping the aspect ratio."""
     thumbnail = flatten_to_rgb(image)
-    thumbnail.thumbnail((size, size), PILImage.Resampling.LANCZOS)
+    # reducing_gap 1.0: a cheap box reduction to just above the target size, then Lanczos; about 4x
+    # faster than Lanczos over a full photo, and the difference does not show at thumbnail size.
+    thumbnail.thumbnail((size, size), PILImage.Resampling.LANCZOS, reducing_gap=1.0)
     return to_jpeg(thumbnail, quality=82)
 
 

@@ -45,11 +45,12 @@ class CachedTextEncoder:
     def __init__(self, encoder: ClipEncoder) -> None:
         self._encoder = encoder
         self.model_key = encoder.model_key
+        self._text_key = getattr(encoder, "text_key", encoder.model_key)
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) != 1 or settings.API_TEXT_VECTOR_CACHE_SECONDS == 0:
             return self._encoder.encode_text(texts)
-        key = _key("vector", self.model_key, normalise_text(texts[0]))
+        key = _key("vector", self._text_key, normalise_text(texts[0]))
         raw = cache_get(key)
         if isinstance(raw, bytes) and len(raw) % 4 == 0:
             return np.frombuffer(raw, dtype=np.float32).reshape(1, -1).copy()
@@ -65,7 +66,7 @@ def search_cached(request: SearchRequest, *, encoder: ClipEncoder | None = None)
     """search_images, with text-only queries answered from the result cache when the same page was asked lately."""
     validate_request(request)
     encoder = encoder or get_encoder()
-    key = _result_key(request, encoder.model_key)
+    key = _result_key(request, getattr(encoder, "text_key", encoder.model_key))
     version = None
     if key is not None:
         started = time.perf_counter()

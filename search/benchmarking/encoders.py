@@ -5,7 +5,6 @@ Every variant runs round-robin on the same inputs, so CPU load from other proces
 
 from __future__ import annotations
 
-import copy
 import io
 import os
 import tempfile
@@ -21,7 +20,7 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 
 from search.benchmarking.stats import percentiles
-from search.encoder import ClipEncoder, encode_text_truncated
+from search.encoder import ClipEncoder, encode_text_truncated, quantized_text_tower
 
 SHORT_QUERY = "a photo of a dog"
 
@@ -64,10 +63,11 @@ def text_variants(encoder: ClipEncoder, *, onnx: bool = True, compile: bool = Fa
         Variant("+ truncation at end-of-text (shipped)", truncated),
         Variant("truncation, 1 thread", truncated, threads=1),
         Variant(f"truncation, {os.cpu_count()} threads", truncated, threads=os.cpu_count()),
-        Variant("truncation + int8 dynamic quantization", quantized_text(model)),
+        Variant("truncation + int8 (CLIP_TEXT_INT8)", quantized_text(model)),
+        Variant("truncation + int8, 1 thread", quantized_text(model), threads=1),
     ]
-    if onnx:
-        variants.append(onnx_text(model))
+    if onnx and (onnx_variant := onnx_text(model)) is not None:
+        variants.append(onnx_variant)
     if compile:
         compiled = torch.compile(lambda tokens: encode_text_truncated(model, tokens), dynamic=True)
 
@@ -80,10 +80,8 @@ def text_variants(encoder: ClipEncoder, *, onnx: bool = True, compile: bool = Fa
 
 
 def quantized_text(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    """int8 dynamic quantization of the Linear layers (the MLPs; attention projections stay float)."""
-    from torch.ao.quantization import quantize_dynamic
-
-    quantized = quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+    """The shipped CLIP_TEXT_INT8 path: int8 dynamic quantization of the text tower's Linear layers."""
+    quantized = quantized_text_tower(model)
 
     def run(tokens):
         with torch.inference_mode():
@@ -112,12 +110,13 @@ class _TextTower(torch.nn.Module):
 SHORT_LENGTH = 16  # the exported graphs have fixed shapes: a short one, and the model's full context
 
 
-def onnx_text(model: torch.nn.Module) -> Variant:
-    """The text tower in ONNX Runtime, batch 1, at fixed lengths (padding after end-of-text changes nothing)."""
+def onnx_text(model: torch.nn.Module) -> Variant | None:
+    """The text tower in ONNX Runtime, batch 1, at fixed lengths (padding after end-of-text changes nothing);
+    None when ONNX Runtime is not installed (it is optional: pip install onnxruntime)."""
     try:
         import onnxruntime
     except ImportError:
-        return Variant("ONNX Runtime (not installed)", lambda tokens: torch.zeros(1), note="pip install onnxruntime")
+        return None
     folder = Path(tempfile.mkdtemp())
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 def image_create(
     *,
     loaded: LoadedImage,
+    thumbnail: bytes | None = None,
     vector: np.ndarray,
     model_key: str,
     original_name: str,
@@ -27,10 +28,14 @@ def image_create(
     source_url: str = "",
     category: str = "",
 ) -> Image | None:
-    """Store the files and the row of a new image; None if the same content is already indexed."""
+    """Store the files and the row of a new image; None if the same content is already indexed.
+
+    `thumbnail` is the JPEG made by make_thumbnail when the caller made it already (batch ingestion makes them in
+    parallel); otherwise it is made here.
+    """
     if Image.objects.filter(sha256=loaded.sha256).exists():
         return None
-    file_name, thumbnail_name = _write_files(loaded)
+    file_name, thumbnail_name = _write_files(loaded, thumbnail)
     try:
         with transaction.atomic():
             return Image.objects.create(
@@ -65,11 +70,12 @@ def image_delete(*, image: Image) -> None:
         transaction.on_commit(lambda: _delete_files(names))
 
 
-def _write_files(loaded: LoadedImage) -> tuple[str, str]:
+def _write_files(loaded: LoadedImage, thumbnail: bytes | None) -> tuple[str, str]:
     # Content-addressed names: a re-run after a crash overwrites the same files instead of leaving copies.
     shard = f"{loaded.sha256[:2]}/{loaded.sha256[2:4]}"
     file_name = default_storage.save(f"images/{shard}/{loaded.sha256}.{loaded.extension}", ContentFile(loaded.data))
-    thumbnail = make_thumbnail(loaded.image, settings.THUMBNAIL_SIZE)
+    if thumbnail is None:
+        thumbnail = make_thumbnail(loaded.image, settings.THUMBNAIL_SIZE)
     thumbnail_name = default_storage.save(f"thumbnails/{shard}/{loaded.sha256}.jpg", ContentFile(thumbnail))
     return file_name, thumbnail_name
 

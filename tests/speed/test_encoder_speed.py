@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image as PILImage
 
 from search.benchmarking.encoders import (
     INGEST_MODEL_KEY,
@@ -109,3 +110,23 @@ def test_one_thread_text_encoding_gives_the_same_vectors_and_restores_the_thread
     shared = ClipEncoder("imagesearch-tiny", "")
     np.testing.assert_allclose(single.encode_text(TEXTS), shared.encode_text(TEXTS), atol=1e-6)
     assert torch.get_num_threads() == threads
+
+
+def test_the_int8_text_setting_changes_query_vectors_only_slightly_and_images_not_at_all(encoder):
+    exact = ClipEncoder(encoder.model_name, encoder.pretrained, text_int8=False)
+    int8 = ClipEncoder(encoder.model_name, encoder.pretrained, text_int8=True)
+    float_texts, int8_texts = exact.encode_text(TEXTS), int8.encode_text(TEXTS)
+    assert not np.array_equal(float_texts, int8_texts)  # the quantized tower is really the one used
+    assert float((float_texts * int8_texts).sum(axis=1).min()) > 0.99
+    image = PILImage.fromarray(np.random.default_rng(0).integers(0, 256, (90, 120, 3), dtype=np.uint8))
+    np.testing.assert_array_equal(exact.encode_images([image]), int8.encode_images([image]))
+    # Same collection, so the same model key; cached query vectors of the two paths must not mix.
+    assert int8.model_key == exact.model_key and int8.text_key != exact.text_key
+    assert isinstance(int8.model.transformer.resblocks[0].mlp.c_fc, torch.nn.Linear)  # the float model is untouched
+
+
+def test_without_int8_query_vectors_are_exactly_open_clips(encoder):
+    exact = ClipEncoder(encoder.model_name, encoder.pretrained, text_int8=False)
+    with torch.inference_mode():
+        reference = F.normalize(exact.model.encode_text(exact.tokenize(TEXTS)), dim=-1).numpy()
+    np.testing.assert_allclose(exact.encode_text(TEXTS), reference, atol=1e-6)

@@ -113,3 +113,23 @@ def test_thumbnail_is_stored_for_transparent_png(tmp_path, encoder, media_root):
     images_ingest(find_image_files(tmp_path), encoder=encoder)
     thumbnail = PILImage.open(io.BytesIO((media_root / Image.objects.get().thumbnail.name).read_bytes()))
     assert max(thumbnail.size) <= 320
+
+
+def test_the_image_work_pool_changes_nothing_but_speed(folder, encoder, settings, media_root):
+    (folder / "dogs" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+
+    def ingest_with(threads: int):
+        settings.INGEST_THREADS = threads
+        report = images_ingest(find_image_files(folder), encoder=encoder, batch_size=3)
+        rows = {
+            image.original_name: (list(image.embedding), image.thumbnail.read())
+            for image in Image.objects.order_by("original_name")
+        }
+        for image in Image.objects.all():
+            image_delete(image=image)
+        return report, rows
+
+    serial_report, serial_rows = ingest_with(1)
+    pooled_report, pooled_rows = ingest_with(4)
+    assert serial_report.failed == pooled_report.failed and len(serial_report.failed) == 1
+    assert serial_rows == pooled_rows and len(pooled_rows) == 4

@@ -1,0 +1,42 @@
+"""A small thread pool for the per-image work around the model: decoding, preprocessing, thumbnails.
+
+Between two forward passes only one core would otherwise work: Pillow and hashlib release the GIL, so a pool of
+threads spreads that work over every core (docs/benchmarks.md, image ingestion). The pool is one per process,
+made on first use; INGEST_THREADS=1 turns it off.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from django.conf import settings
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def parallel_map(function: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+    """[function(item) for item in items], in order, spread over the pool; an exception propagates as in map."""
+    threads = pool_size()
+    if threads <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    return list(_executor(threads).map(function, items))
+
+
+def pool_size() -> int:
+    return settings.INGEST_THREADS or os.cpu_count() or 1
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers != threads:
+            _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="imagework")
+        return _pool
