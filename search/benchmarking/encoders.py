@@ -60,11 +60,11 @@ def text_variants(encoder: ClipEncoder, *, onnx: bool = True, compile: bool = Fa
     variants = [
         Variant("open_clip default (no_grad, 77 tokens)", default),
         Variant("+ inference_mode", inference_mode),
-        Variant("+ truncation at end-of-text (shipped)", truncated),
+        Variant("+ truncation at end-of-text", truncated),
         Variant("truncation, 1 thread", truncated, threads=1),
         Variant(f"truncation, {os.cpu_count()} threads", truncated, threads=os.cpu_count()),
-        Variant("truncation + int8 (CLIP_TEXT_INT8)", quantized_text(model)),
-        Variant("truncation + int8, 1 thread", quantized_text(model), threads=1),
+        Variant("truncation + int8 text tower", quantized_text(model)),
+        Variant("truncation + int8, 1 thread (shipped)", quantized_text(model), threads=1),
     ]
     if onnx and (onnx_variant := onnx_text(model)) is not None:
         variants.append(onnx_variant)

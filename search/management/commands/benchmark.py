@@ -1,3 +1,4 @@
+import os
 import platform
 import time
 from datetime import UTC, datetime
@@ -5,6 +6,7 @@ from datetime import UTC, datetime
 import torch
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test import override_settings
 
 from search.benchmarking import encoders, endtoend
 from search.benchmarking.synthetic import (
@@ -216,6 +218,8 @@ class Command(BaseCommand):
         self.out("|---|---:|---:|---:|")
         for r in results:
             self.out(f"| {r.name} | {r.images_per_s:.1f} | {r.max_abs_diff:.2e} | {r.min_cosine:.6f} |")
-        rate = encoders.time_full_ingest(encoder, jpegs)
-        self.out(f"| full images_ingest (files, checks, thumbnails, rows) | {rate:.1f} | | |")
+        for threads, label in ((1, "one thread (before)"), (0, f"image work pool of {os.cpu_count()} (shipped)")):
+            with override_settings(INGEST_THREADS=threads):
+                rate = encoders.time_full_ingest(encoder, jpegs)
+            self.out(f"| full images_ingest (files, checks, thumbnails, rows), {label} | {rate:.1f} | | |")
         self.out()
