@@ -66,7 +66,13 @@ class Command(BaseCommand):
         if sections & {"e2e", "text", "ingest"}:
             if settings.CLIP_THREADS:  # as the app's own encoder does (search.encoder._build_from_settings)
                 torch.set_num_threads(settings.CLIP_THREADS)
-            encoder = ClipEncoder("ViT-B-32", "", text_cache_size=settings.CLIP_TEXT_CACHE_SIZE)
+            encoder = ClipEncoder(
+                "ViT-B-32",
+                "",
+                text_cache_size=settings.CLIP_TEXT_CACHE_SIZE,
+                text_threads=settings.CLIP_TEXT_THREADS,
+                text_int8=settings.CLIP_TEXT_INT8,
+            )
         self._header()
         for size in options["sizes"] if sections & {"vectors", "halfvec", "filtered", "e2e"} else []:
             model_key = self._collection(size)
