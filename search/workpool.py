@@ -22,12 +22,30 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def parallel_map(function: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
-    """[function(item) for item in items], in order, spread over the pool; an exception propagates as in map."""
+def parallel_map(
+    function: Callable[[Item], Result], items: Sequence[Item], *, returning: tuple[type[Exception], ...] = ()
+) -> list:
+    """[function(item) for item in items], in order, spread over the pool.
+
+    An exception of a type in `returning` takes the place of its item's result (so one bad file does not lose
+    the batch); any other propagates, as in map.
+    """
+    if returning:
+        function = _returning(function, returning)
     threads = pool_size()
     if threads <= 1 or len(items) <= 1:
         return [function(item) for item in items]
     return list(_executor(threads).map(function, items))
+
+
+def _returning(function: Callable, errors: tuple[type[Exception], ...]) -> Callable:
+    def call(item):
+        try:
+            return function(item)
+        except errors as error:
+            return error
+
+    return call
 
 
 def pool_size() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.db import IntegrityError, transaction
 from search.collection_version import collection_changed
 from search.imagefiles import LoadedImage, make_thumbnail
 from search.models import Image, ImageSource
+from search.workpool import parallel_map
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,11 @@ def image_create(
     except Exception:
         _delete_files_unless_referenced(loaded.sha256, [file_name, thumbnail_name])
         raise
+
+
+def make_thumbnails(images: Sequence[LoadedImage]) -> list[bytes]:
+    """The thumbnails image_create would make, made together on the image work pool (for batches)."""
+    return parallel_map(lambda image: make_thumbnail(image.image, settings.THUMBNAIL_SIZE), images)
 
 
 def image_delete(*, image: Image) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from django.conf import settings
 
 from search.encoder import ClipEncoder, get_encoder
-from search.imagefiles import FILE_EXTENSIONS, InvalidImage, LoadedImage, load_image, make_thumbnail
+from search.imagefiles import FILE_EXTENSIONS, InvalidImage, LoadedImage, load_image
 from search.models import Image, ImageSource
-from search.services.images import image_create
+from search.services.images import image_create, make_thumbnails
 from search.vector_index import ensure_hnsw_index
 from search.workpool import parallel_map
 
@@ -73,14 +73,15 @@ def ingest_batch(batch: list[ImageCandidate], *, encoder: ClipEncoder) -> Ingest
     """Read, check and embed one batch together, then store each new image in its own transaction."""
     report = IngestReport()
     loaded: list[tuple[ImageCandidate, LoadedImage]] = []
-    for candidate, outcome in zip(batch, parallel_map(_read_or_reason, batch), strict=True):
+    outcomes = parallel_map(read_candidate, batch, returning=(InvalidImage,))
+    for candidate, outcome in zip(batch, outcomes, strict=True):
         if isinstance(outcome, InvalidImage):
             report.failed.append((str(candidate.path), str(outcome)))
         else:
             loaded.append((candidate, outcome))
     loaded = _drop_known(loaded, report)
     vectors = encoder.encode_images([image.image for _, image in loaded])
-    thumbnails = parallel_map(_thumbnail, [image for _, image in loaded])
+    thumbnails = make_thumbnails([image for _, image in loaded])
     for (candidate, image), vector, thumbnail in zip(loaded, vectors, thumbnails, strict=True):
         created = image_create(
             loaded=image,
@@ -97,17 +98,6 @@ def ingest_batch(batch: list[ImageCandidate], *, encoder: ClipEncoder) -> Ingest
         else:
             report.added += 1
     return report
-
-
-def _read_or_reason(candidate: ImageCandidate) -> LoadedImage | InvalidImage:
-    try:
-        return read_candidate(candidate)
-    except InvalidImage as error:
-        return error
-
-
-def _thumbnail(image: LoadedImage) -> bytes:
-    return make_thumbnail(image.image, settings.THUMBNAIL_SIZE)
 
 
 def read_candidate(candidate: ImageCandidate) -> LoadedImage:

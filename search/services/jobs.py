@@ -27,9 +27,10 @@ from search.encoder import ClipEncoder, get_encoder
 from search.imagefiles import InvalidImage, LoadedImage
 from search.models import Image, ImageSource, Job, JobItem, JobItemState, JobKind, JobState
 from search.services.captions import captions_queue
-from search.services.images import image_create
+from search.services.images import image_create, make_thumbnails
 from search.services.ingest import ImageCandidate, find_image_files, read_candidate
 from search.vector_index import ensure_hnsw_index
+from search.workpool import parallel_map
 
 logger = logging.getLogger(__name__)
 
@@ -211,11 +212,13 @@ def job_items_store(job: Job, entries: Sequence[ItemImage], *, encoder: ClipEnco
         return []
     for entry, image, reason in known:
         job_item_finish(job, entry.item, JobItemState.SKIPPED, reason=reason, image=image)
+    thumbnails = make_thumbnails([entry.loaded for entry in fresh])
     added = []
-    for entry, vector in zip(fresh, vectors, strict=True):
+    for entry, vector, thumbnail in zip(fresh, vectors, thumbnails, strict=True):
         with transaction.atomic():
             image = image_create(
                 loaded=entry.loaded,
+                thumbnail=thumbnail,
                 vector=vector,
                 model_key=encoder.model_key,
                 original_name=entry.original_name,
@@ -292,11 +295,12 @@ def ingest_job_batch(job_id: int, item_ids: Sequence[int], *, encoder: ClipEncod
     ensure_hnsw_index(encoder.model_key, encoder.dim)
     items = list(job.items.filter(pk__in=item_ids, state=JobItemState.PENDING).order_by("id"))
     entries, unreadable = [], []
-    for item in items:
-        try:
-            entries.append(_ingest_entry(job, item))
-        except InvalidImage as error:
-            unreadable.append((item, str(error)))
+    outcomes = parallel_map(lambda item: _ingest_entry(job, item), items, returning=(InvalidImage,))
+    for item, outcome in zip(items, outcomes, strict=True):
+        if isinstance(outcome, InvalidImage):
+            unreadable.append((item, str(outcome)))
+        else:
+            entries.append(outcome)
     if job_cancelled(job):
         return job_update_counts(job)
     for item, reason in unreadable:
