@@ -12,14 +12,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from search.captioner import Captioner, get_captioner
 from search.encoder import ClipEncoder, get_encoder
-from search.imagefiles import InvalidImage, load_image
+from search.imagefiles import InvalidImage
 from search.models import CaptionRevision, Image, QueryImage
+from search.services.images import load_stored_image, load_stored_images
 from search.vector_index import ensure_caption_hnsw_index
 
 logger = logging.getLogger(__name__)
@@ -93,13 +93,8 @@ def images_caption(
 
 
 def _caption_batch(batch: list[Image], captioner: Captioner, encoder: ClipEncoder, report: CaptionReport) -> None:
-    readable = []
-    for image in batch:
-        try:
-            with default_storage.open(image.file.name, "rb") as handle:
-                readable.append((image, load_image(handle.read(), max_pixels=settings.IMAGE_MAX_PIXELS)))
-        except (OSError, InvalidImage) as error:
-            report.failed.append((image.id, str(error)))
+    readable, failed = load_stored_images(batch)
+    report.failed.extend(failed)
     captions = captioner.caption([loaded.image for _, loaded in readable])
     vectors = encoder.encode_text(captions) if captions else []
     for (image, _), caption, vector in zip(readable, captions, vectors, strict=True):
@@ -174,9 +169,8 @@ def caption_query_image(query_image: QueryImage, *, captioner: Captioner | None 
     """Caption an uploaded query image and keep it on the row, so the next turn can use or merge it."""
     captioner = captioner or get_captioner()
     try:
-        with default_storage.open(query_image.file.name, "rb") as handle:
-            loaded = load_image(handle.read(), max_pixels=settings.IMAGE_MAX_PIXELS)
-    except (OSError, InvalidImage) as error:
+        loaded = load_stored_image(query_image.file.name)
+    except InvalidImage as error:
         logger.warning("Query image %s cannot be captioned: %s", query_image.pk, error)
         return ""
     query_image.caption = captioner.caption([loaded.image])[0]

@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from search.collection_version import collection_changed
-from search.imagefiles import LoadedImage, make_thumbnail
+from search.imagefiles import InvalidImage, LoadedImage, load_image, make_thumbnail
 from search.models import Image, ImageSource
 from search.workpool import parallel_map
 
@@ -61,6 +61,28 @@ def image_create(
     except Exception:
         _delete_files_unless_referenced(loaded.sha256, [file_name, thumbnail_name])
         raise
+
+
+def load_stored_image(name: str) -> LoadedImage:
+    """Read and check a file of media storage; InvalidImage with the reason if it is gone or damaged."""
+    try:
+        with default_storage.open(name, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise InvalidImage(f"cannot read {name}: {error.strerror or error}") from None
+    return load_image(data, max_pixels=settings.IMAGE_MAX_PIXELS)
+
+
+def load_stored_images(images: Sequence[Image]) -> tuple[list[tuple[Image, LoadedImage]], list[tuple[int, str]]]:
+    """The indexed images' files, read on the image work pool: (image, loaded) pairs, and (id, reason) failures."""
+    outcomes = parallel_map(lambda image: load_stored_image(image.file.name), images, returning=(InvalidImage,))
+    readable, failed = [], []
+    for image, outcome in zip(images, outcomes, strict=True):
+        if isinstance(outcome, InvalidImage):
+            failed.append((image.id, str(outcome)))
+        else:
+            readable.append((image, outcome))
+    return readable, failed
 
 
 def make_thumbnails(images: Sequence[LoadedImage]) -> list[bytes]:

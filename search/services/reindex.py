@@ -6,12 +6,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 
 from search.encoder import ClipEncoder, get_encoder
-from search.imagefiles import InvalidImage, load_image
 from search.models import Image
+from search.services.images import load_stored_images
 from search.vector_index import ensure_hnsw_index
 
 
@@ -62,13 +61,8 @@ def images_embed(image_ids: Iterable[int], *, encoder: ClipEncoder | None = None
 
 
 def _reindex_batch(batch: list[Image], encoder: ClipEncoder, report: ReindexReport) -> int:
-    readable = []
-    for image in batch:
-        try:
-            with default_storage.open(image.file.name, "rb") as handle:
-                readable.append((image, load_image(handle.read(), max_pixels=settings.IMAGE_MAX_PIXELS)))
-        except (OSError, InvalidImage) as error:
-            report.failed.append((image.id, str(error)))
+    readable, failed = load_stored_images(batch)
+    report.failed.extend(failed)
     vectors = encoder.encode_images([loaded.image for _, loaded in readable])
     for (image, _), vector in zip(readable, vectors, strict=True):
         image.embedding = vector

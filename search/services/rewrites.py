@@ -19,14 +19,14 @@ from dataclasses import asdict
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 
 from search import language
 from search.encoder import ClipEncoder
-from search.imagefiles import InvalidImage, LoadedImage, load_image
+from search.imagefiles import InvalidImage, LoadedImage
 from search.models import SearchTurn, TurnKind
 from search.selectors import SearchHit, SearchRequest, search_images
+from search.services.images import load_stored_image
 
 logger = logging.getLogger(__name__)
 
@@ -143,9 +143,8 @@ def _query_image(turn: SearchTurn) -> LoadedImage | None:
     if turn.query_image is None:
         return None
     try:
-        with default_storage.open(turn.query_image.file.name, "rb") as handle:
-            return load_image(handle.read(), max_pixels=settings.IMAGE_MAX_PIXELS)
-    except (OSError, InvalidImage):
+        return load_stored_image(turn.query_image.file.name)
+    except InvalidImage:
         return None  # purged with an idle session: the rewrite searches by text alone
 
 
