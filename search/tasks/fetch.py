@@ -4,27 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
 from search.models import Job
 from search.services.fetch import fetch_job_run
 from search.services.jobs import job_fail
-
-# Lost database connections are worth another try; the job resumes from its pending items.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+from search.tasks.options import JOB_TASK_OPTIONS
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    time_limit=settings.CELERY_TASK_TIME_LIMIT,
-)
+@shared_task(bind=True, **JOB_TASK_OPTIONS)
 def fetch_job_task(self, job_id: int) -> str:
     """Run or resume fetch job `job_id`; returns its final state."""
     try:

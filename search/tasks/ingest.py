@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
 from search.services.jobs import ingest_job_batch
+from search.tasks.options import JOB_TASK_OPTIONS
 
 
-@shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    time_limit=settings.CELERY_TASK_TIME_LIMIT,
-)
+@shared_task(**JOB_TASK_OPTIONS)
 def ingest_batch_task(job_id: int, item_ids: list[int]) -> dict:
     """Ingest the still-pending items among `item_ids` of job `job_id` (a redelivered batch redoes nothing)."""
     job = ingest_job_batch(job_id, item_ids)
