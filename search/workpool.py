@@ -18,8 +18,8 @@ from django.conf import settings
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+_pools: dict[int, ThreadPoolExecutor] = {}  # by size: INGEST_THREADS is read per call (tests change it)
+_pools_lock = threading.Lock()
 
 
 def parallel_map(
@@ -32,7 +32,7 @@ def parallel_map(
     """
     if returning:
         function = _returning(function, returning)
-    threads = pool_size()
+    threads = settings.INGEST_THREADS or os.cpu_count() or 1
     if threads <= 1 or len(items) <= 1:
         return [function(item) for item in items]
     return list(_executor(threads).map(function, items))
@@ -48,13 +48,8 @@ def _returning(function: Callable, errors: tuple[type[Exception], ...]) -> Calla
     return call
 
 
-def pool_size() -> int:
-    return settings.INGEST_THREADS or os.cpu_count() or 1
-
-
 def _executor(threads: int) -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._max_workers != threads:
-            _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="imagework")
-        return _pool
+    with _pools_lock:
+        if threads not in _pools:
+            _pools[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="imagework")
+        return _pools[threads]
