@@ -45,7 +45,7 @@ class CachedTextEncoder:
     def __init__(self, encoder: ClipEncoder) -> None:
         self._encoder = encoder
         self.model_key = encoder.model_key
-        self._text_key = getattr(encoder, "text_key", encoder.model_key)
+        self._text_key = encoder.text_key
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) != 1 or settings.API_TEXT_VECTOR_CACHE_SECONDS == 0:
@@ -66,7 +66,7 @@ def search_cached(request: SearchRequest, *, encoder: ClipEncoder | None = None)
     """search_images, with text-only queries answered from the result cache when the same page was asked lately."""
     validate_request(request)
     encoder = encoder or get_encoder()
-    key = _result_key(request, getattr(encoder, "text_key", encoder.model_key))
+    key = _result_key(request, encoder.text_key)
     version = None
     if key is not None:
         started = time.perf_counter()

@@ -61,9 +61,8 @@ class Command(BaseCommand):
             rows.append(
                 synthetic_image(i, vector, model_key=encoder.model_key, prefix="hybrid-latency", caption=caption)
             )
-        # The index first: Postgres refuses CREATE INDEX on a table with deferred trigger events of this transaction.
-        ensure_hnsw_index(encoder.model_key, encoder.dim)
         Image.objects.bulk_create(rows, batch_size=500)
+        ensure_hnsw_index(encoder.model_key, encoder.dim)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE search_image")
 
