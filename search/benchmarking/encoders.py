@@ -90,7 +90,7 @@ def quantized_text(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Ten
     return run
 
 
-class _TextTower(torch.nn.Module):
+class _OnnxTextPath(torch.nn.Module):
     """The truncated text path as one module with a dynamic sequence length, for ONNX export."""
 
     def __init__(self, model: torch.nn.Module) -> None:
@@ -126,7 +126,7 @@ def onnx_text(model: torch.nn.Module) -> Variant | None:
     for length in lengths:
         path = folder / f"text{length}.onnx"
         example = torch.ones((1, length), dtype=torch.long)
-        torch.onnx.export(_TextTower(model).eval(), (example,), str(path), input_names=["tokens"], dynamo=False)
+        torch.onnx.export(_OnnxTextPath(model).eval(), (example,), str(path), input_names=["tokens"], dynamo=False)
         sessions[length] = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run(tokens):
