@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from imagesearch.database import database_settings
-from imagesearch.env import env_bool, env_float, env_int, env_list, env_str
+from imagesearch.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("IMAGESEARCH_VAR_DIR", str(BASE_DIR / "var")))
@@ -128,6 +128,10 @@ CLIP_THREADS = env_int("CLIP_THREADS", 0, minimum=0)
 
 # --- Images ---------------------------------------------------------------------------------------------------
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 320, minimum=32, maximum=2048)
+# Decode new JPEGs at 1/2, 1/4 or 1/8 scale while that still covers the model's input and the thumbnail: a
+# 12-megapixel photo decodes several times faster; vectors within cosine 0.9999 (docs/benchmarks.md). Stored
+# files, downloads, captions and reindexing always use the full image.
+INGEST_REDUCED_DECODE = env_bool("INGEST_REDUCED_DECODE", True)
 # Pillow's decompression-bomb limit: larger images are refused, never decoded.
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 89_478_485, minimum=1)
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
@@ -320,6 +324,10 @@ CLIP_TEXT_THREADS = env_int("CLIP_TEXT_THREADS", 1, minimum=0)
 # Query texts through an int8 copy of the text tower (~2x faster on CPU; vectors within cosine 0.9994, Recall@K
 # within budget on the project's benchmark: docs/benchmarks.md). Stored image vectors are unaffected.
 CLIP_TEXT_INT8 = env_bool("CLIP_TEXT_INT8", True)
+# Weights' precision: auto is bfloat16 on a CPU with bf16 matrix units (Intel AMX, AVX512-BF16), where ViT-B-32
+# embeds images ~5x faster with vectors within cosine 0.9999 (docs/benchmarks.md), and float32 elsewhere. With
+# bfloat16, query texts use the bf16 text tower instead of CLIP_TEXT_INT8's.
+CLIP_PRECISION = env_choice("CLIP_PRECISION", "auto", ("auto", "float32", "bfloat16"))
 # A rewrite that differs from the user's words replaces the results at once (with an undo) when on, else it is
 # offered as a suggestion to click.
 LLM_APPLY_REWRITES = env_bool("LLM_APPLY_REWRITES", True)

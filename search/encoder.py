@@ -7,6 +7,7 @@ model the project trained loads through the same code path as ViT-B-32.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import threading
@@ -56,6 +57,7 @@ class ClipEncoder:
         text_cache_size: int = 0,
         text_threads: int = 0,
         text_int8: bool = False,
+        precision: str = "float32",
     ) -> None:
         self.model_name = model_name
         self.pretrained = pretrained
@@ -72,7 +74,7 @@ class ClipEncoder:
             )
         except RuntimeError as error:
             raise EncoderUnavailable(model_name, pretrained, error) from error
-        self.model = model.eval()
+        model = model.eval()
         self.preprocess = preprocess
         self.tokenizer = open_clip.get_tokenizer(model_name)
         # One forward pass at a time: torch already uses every core inside one, and a lock keeps requests from
@@ -82,27 +84,43 @@ class ClipEncoder:
         # A one-query forward pass is too small to share: on a busy 2-core machine two torch threads waiting on
         # each other made it 10x slower than one (docs/benchmarks.md). 0 keeps the process's thread count.
         self.text_threads = text_threads
-        # Query texts through an int8 copy of the text tower: about twice as fast on CPU, vectors within cosine
-        # 0.9994 of the float ones (docs/benchmarks.md). Image vectors, and so the stored collection, are unchanged;
-        # text_key keeps cached query vectors of the two paths apart.
-        self._text_model: torch.nn.Module = self.model
-        self.text_key = self.model_key
+        # Query texts through an int8 copy of the text tower, quantized from the float32 weights: one query reads
+        # every weight once, so a quarter of the bytes is about 3x faster on CPU; vectors within cosine 0.998 of
+        # float32 (docs/benchmarks.md). Image vectors, and so the stored collection, do not change; text_key keeps
+        # cached query vectors of the different paths apart.
+        self._text_model: torch.nn.Module | None = None
         if text_int8:
-            if _supports_truncated_text(self.model):
-                self._text_model = quantized_text_tower(self.model)
-                self.text_key = f"{self.model_key}+text-int8"
+            if _supports_truncated_text(model):
+                self._text_model = quantized_text_tower(model)
             else:
                 logger.warning("CLIP_TEXT_INT8 ignored: %s has no text tower it can quantize", model_name)
+        # bfloat16 weights run the towers on the CPU's bf16 matrix units (AMX, AVX512-BF16): ViT-B-32 embeds
+        # images 3x faster, vectors within cosine 0.9999 of float32 (docs/benchmarks.md). The difference is far
+        # below what separates search results, so vectors of either precision share one model key and collection.
+        self.dtype = DTYPES[resolve_precision(precision, device)]
+        self.model = model.to(self.dtype)
+        self.text_path = "int8" if self._text_model is not None else self.precision
+        self._text_model = self._text_model or self.model
+        # Query vectors of each text path get their own cache keys: the stored image vectors are shared.
+        self.text_key = self.model_key if self.text_path == "float32" else f"{self.model_key}+text-{self.text_path}"
+
+    @property
+    def precision(self) -> str:
+        return PRECISIONS[self.dtype]
 
     @cached_property
     def dim(self) -> int:
         return int(self.encode_text(["a photo"]).shape[1])
 
+    @property
+    def input_side(self) -> int:
+        """The short side open_clip's preprocessing resizes images to (the model's input size)."""
+        size = self.preprocess.transforms[0].size
+        return size if isinstance(size, int) else min(size)
+
     def warm_up(self) -> None:
         """One forward pass of each tower, so the first real request does not pay for lazy initialisation."""
-        size = self.preprocess.transforms[0].size
-        side = size if isinstance(size, int) else size[0]
-        self.encode_images([PILImage.new("RGB", (side, side), "gray")])
+        self.encode_images([PILImage.new("RGB", (self.input_side, self.input_side), "gray")])
         self.encode_text(["a photo"])
 
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
@@ -120,11 +138,32 @@ class ClipEncoder:
                 self.text_cache.put(text, vector)
         return np.stack([found[text] for text in texts])
 
-    def _encode_text_uncached(self, texts: Sequence[str]) -> np.ndarray:
-        tokens = self.tokenize(texts).to(self.device)
-        with self._lock, torch.inference_mode(), _torch_threads(self.text_threads):
-            features = self._text_features(tokens)
+    def encode_captions(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts stored with the collection (captions), through the text tower at the model's own precision.
+
+        A caption is embedded once and compared with every later query, so it takes the accurate path, not the
+        int8 one of queries: on the benchmark, int8 caption vectors cost image -> text R@1 2 pt, int8 query
+        vectors nothing measurable (docs/benchmarks.md). Not cached.
+        """
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            features = self.encode_text_features(self.tokenize(texts), stored=True)
         return _normalised_numpy(features)
+
+    def _encode_text_uncached(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock, _torch_threads(self.text_threads):
+            features = self.encode_text_features(self.tokenize(texts))
+        return _normalised_numpy(features)
+
+    def encode_text_features(self, tokens: torch.Tensor, *, stored: bool = False) -> torch.Tensor:
+        """Unnormalised text features by encode_text's path (encode_captions' with `stored`), without the cache,
+        lock or thread setting."""
+        with torch.inference_mode():
+            tokens = tokens.to(self.device)
+            if not _supports_truncated_text(self.model):
+                return self.model.encode_text(tokens)
+            return encode_text_truncated(self.model if stored else self._text_model, tokens)
 
     def encode_images(self, images: Sequence[PILImage.Image]) -> np.ndarray:
         """Encode images in batches of `batch_size`; returns one row per image."""
@@ -138,13 +177,8 @@ class ClipEncoder:
 
     def encode_preprocessed(self, batch: torch.Tensor) -> np.ndarray:
         with self._lock, torch.inference_mode():
-            features = self.model.encode_image(batch.to(self.device))
+            features = self.model.encode_image(batch.to(self.device, self.dtype))
         return _normalised_numpy(features)
-
-    def _text_features(self, tokens: torch.Tensor) -> torch.Tensor:
-        if not _supports_truncated_text(self.model):
-            return self.model.encode_text(tokens)
-        return encode_text_truncated(self._text_model, tokens)
 
 
 class TextVectorCache:
@@ -221,11 +255,55 @@ class TextTower(torch.nn.Module):
 
 
 def quantized_text_tower(model: open_clip.CLIP) -> torch.nn.Module:
-    """An int8 dynamically quantized copy of the text tower (its Linear layers: the MLPs and the projection when
-    it is one; nn.MultiheadAttention's projections stay float). The model itself is left as it was."""
+    """An int8 dynamically quantized copy of the text tower: every Linear layer, the attention projections included
+    (nn.MultiheadAttention keeps its own float ones, so they are rebuilt as Linear layers first). The model itself
+    is left as it was."""
     from torch.ao.quantization import quantize_dynamic
 
-    return quantize_dynamic(TextTower(model), {torch.nn.Linear}, dtype=torch.qint8).eval()
+    tower = copy.deepcopy(TextTower(model))
+    for block in tower.transformer.resblocks:
+        block.attn = SelfAttention.from_multihead(block.attn)
+    return quantize_dynamic(tower, {torch.nn.Linear}, dtype=torch.qint8, inplace=True).eval()
+
+
+class SelfAttention(torch.nn.Module):
+    """nn.MultiheadAttention's self-attention with its projections as plain Linear layers, so int8 dynamic
+    quantization reaches them. One query takes a few ms: reading the weights is the cost, and these are a third."""
+
+    def __init__(self, in_proj: torch.nn.Linear, out_proj: torch.nn.Linear, num_heads: int, batch_first: bool):
+        super().__init__()
+        self.in_proj, self.out_proj = in_proj, out_proj
+        self.num_heads, self.batch_first = num_heads, batch_first
+
+    @classmethod
+    def from_multihead(cls, attention: torch.nn.MultiheadAttention) -> SelfAttention:
+        width = attention.embed_dim
+        if not attention._qkv_same_embed_dim or attention.bias_k is not None or attention.add_zero_attn:
+            raise ValueError("only plain self-attention (packed q, k, v projections) can be rebuilt")
+        in_proj = torch.nn.Linear(width, 3 * width, bias=attention.in_proj_bias is not None)
+        in_proj.weight = attention.in_proj_weight
+        in_proj.bias = attention.in_proj_bias
+        out_proj = torch.nn.Linear(width, width, bias=attention.out_proj.bias is not None)
+        out_proj.weight, out_proj.bias = attention.out_proj.weight, attention.out_proj.bias
+        return cls(in_proj, out_proj, attention.num_heads, attention.batch_first)
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        need_weights: bool = False,
+        attn_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, None]:
+        if key is not query or value is not query or need_weights:
+            raise ValueError("SelfAttention serves self-attention without attention weights only")
+        x = query if self.batch_first else query.transpose(0, 1)
+        batch, length, width = x.shape
+        qkv = self.in_proj(x).view(batch, length, 3, self.num_heads, width // self.num_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (batch, heads, length, head width)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        out = self.out_proj(out.transpose(1, 2).reshape(batch, length, width))
+        return (out if self.batch_first else out.transpose(0, 1)), None
 
 
 @contextmanager
@@ -261,6 +339,31 @@ def _normalised_numpy(features: torch.Tensor) -> np.ndarray:
     return F.normalize(features.float(), dim=-1).cpu().numpy().astype(np.float32, copy=False)
 
 
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+PRECISIONS = {dtype: name for name, dtype in DTYPES.items()}
+
+
+def resolve_precision(precision: str, device: str | torch.device) -> str:
+    """CLIP_PRECISION to a dtype name: "auto" is bfloat16 on a CPU with bf16 matrix instructions, else float32.
+
+    Without those instructions torch emulates bf16 and it is slower than float32; GPUs are left at float32 unless
+    asked, since the choice there depends on the card.
+    """
+    if precision in DTYPES:
+        return precision
+    if precision != "auto":
+        raise ValueError(f"CLIP precision must be auto, float32 or bfloat16, got {precision!r}")
+    if torch.device(device).type == "cpu" and cpu_has_bf16_matrix_units():
+        return "bfloat16"
+    return "float32"
+
+
+def cpu_has_bf16_matrix_units() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (Intel AMX, or AVX512-BF16 on Intel and AMD)."""
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # private, so absent ones count as no
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
 def pretrained_tag(pretrained: str) -> str:
     """A stable name for the weights: the open_clip tag, or file name + content hash for a local checkpoint."""
     if pretrained.strip().lower() in RANDOM_WEIGHTS:
@@ -290,7 +393,9 @@ def preload_encoder() -> ClipEncoder:
     """Load and warm the encoder now (server and worker start-up), not on the first request."""
     encoder = get_encoder()
     encoder.warm_up()
-    logger.info("CLIP encoder ready: %s on %s (dim %d)", encoder.model_key, encoder.device, encoder.dim)
+    logger.info(
+        "CLIP encoder ready: %s on %s (dim %d, %s)", encoder.model_key, encoder.device, encoder.dim, encoder.precision
+    )
     return encoder
 
 
@@ -307,4 +412,5 @@ def _build_from_settings() -> ClipEncoder:
         text_cache_size=settings.CLIP_TEXT_CACHE_SIZE,
         text_threads=settings.CLIP_TEXT_THREADS,
         text_int8=settings.CLIP_TEXT_INT8,
+        precision=settings.CLIP_PRECISION,
     )

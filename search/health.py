@@ -34,7 +34,13 @@ def check_vector_extension() -> dict:
 
 def check_encoder() -> dict:
     encoder = get_encoder()
-    return {"model": encoder.model_key, "device": str(encoder.device), "dim": encoder.dim}
+    return {
+        "model": encoder.model_key,
+        "device": str(encoder.device),
+        "dim": encoder.dim,
+        "precision": encoder.precision,
+        "text_path": encoder.text_path,
+    }
 
 
 def broker_url() -> str:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
+from PIL import ExifTags, ImageOps, UnidentifiedImageError
 from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
 
 # Pillow names; MPO is the multi-picture JPEG that many cameras write.
 ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
 FILE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+# Formats whose decoder can scale down while decoding (libjpeg; MPO is JPEG frames).
+REDUCIBLE_FORMATS = frozenset({"JPEG", "MPO"})
 _EXTENSION_BY_FORMAT = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
 
 
@@ -44,8 +47,14 @@ def load_image(
     max_pixels: int,
     max_bytes: int | None = None,
     allowed_formats: frozenset[str] = ALLOWED_FORMATS,
+    reduce_to: int | None = None,
 ) -> LoadedImage:
-    """Decode and check `data`; raise InvalidImage with a reason for anything that is not a usable image."""
+    """Decode and check `data`; raise InvalidImage with a reason for anything that is not a usable image.
+
+    With `reduce_to`, a JPEG is decoded at the smallest of 1/2, 1/4 or 1/8 scale whose short side is still at
+    least `reduce_to` pixels (libjpeg scales in the DCT domain: a 12-megapixel photo decodes several times faster).
+    Every byte is still decoded, so damaged files are refused as before; width and height are the full image's.
+    """
     if not data:
         raise InvalidImage("the file is empty")
     if max_bytes is not None and len(data) > max_bytes:
@@ -56,14 +65,18 @@ def load_image(
     width, height = image.size
     if width * height > max_pixels:
         raise InvalidImage(f"{width}x{height} pixels is over the limit of {max_pixels:,} (decompression bomb?)")
+    if reduce_to and image.format in REDUCIBLE_FORMATS:
+        _reduce(image, reduce_to)
     decoded = _decode(image)
+    if _transposed(image):
+        width, height = height, width
     return LoadedImage(
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),
         format=image.format,
         image=decoded,
-        width=decoded.width,
-        height=decoded.height,
+        width=width,
+        height=height,
     )
 
 
@@ -91,6 +104,19 @@ def _decode(image: PILImage.Image) -> PILImage.Image:
     except PILImage.DecompressionBombError as error:
         raise InvalidImage(f"too many pixels (decompression bomb): {error}") from None
     return oriented if oriented is not None else image
+
+
+def _reduce(image: PILImage.Image, side: int) -> None:
+    width, height = image.size
+    scale = min(width, height) / side
+    if scale >= 2:
+        # draft() picks the largest DCT scale that keeps the image at least this size.
+        image.draft(None, (math.ceil(width / scale), math.ceil(height / scale)))
+
+
+def _transposed(image: PILImage.Image) -> bool:
+    """Whether the EXIF orientation turns the image by 90 degrees (exif_transpose swaps width and height)."""
+    return image.getexif().get(ExifTags.Base.Orientation) in {5, 6, 7, 8}
 
 
 def flatten_to_rgb(image: PILImage.Image, background: tuple[int, int, int] = (255, 255, 255)) -> PILImage.Image:

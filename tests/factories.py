@@ -22,11 +22,17 @@ def image_bytes(color="red", size=(64, 48), fmt="JPEG", mode="RGB", **save_optio
     return buffer.getvalue()
 
 
-def noise_image_bytes(seed: int, size=(96, 72), fmt="JPEG") -> bytes:
+def noise_image_bytes(seed: int, size=(96, 72), fmt="JPEG", **save_options) -> bytes:
     pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
     buffer = io.BytesIO()
-    PILImage.fromarray(pixels).save(buffer, format=fmt)
+    PILImage.fromarray(pixels).save(buffer, format=fmt, **save_options)
     return buffer.getvalue()
+
+
+def vector_atol(encoder) -> float:
+    """How far two encodings of one image may differ when batched differently: float32 is batch-invariant to 1e-5;
+    bfloat16 rounds each layer's output, so another batch moves a vector by up to ~3e-3 (cosine > 0.9999)."""
+    return 1e-5 if encoder.precision == "float32" else 5e-3
 
 
 def png_bomb_bytes(width=100_000, height=100_000) -> bytes:

@@ -305,7 +305,14 @@ TURN_CREATE = [
 HEALTH_CHECKS = {
     "database": {"ok": True, "vendor": "postgresql"},
     "vector_extension": {"ok": True, "version": "0.8.0"},
-    "encoder": {"ok": True, "model": MODEL, "device": "cuda", "dim": 512},
+    "encoder": {
+        "ok": True,
+        "model": MODEL,
+        "device": "cpu",
+        "dim": 512,
+        "precision": "bfloat16",
+        "text_path": "int8",
+    },
     "broker": {"ok": True, "url": "redis://redis:6379/0"},
 }
 

@@ -29,7 +29,7 @@ class EndpointLatencySerializer(serializers.Serializer):
     total = PercentilesSerializer(required=False)
 
 
-# What search.health's checks report besides `ok`; each part has only its own (the encoder: model, device, dim).
+# What search.health's checks report besides `ok`; each part has only its own (the encoder: model, device, ...).
 HEALTH_CHECK_FIELDS = {
     "ok": serializers.BooleanField(),
     "error": serializers.CharField(required=False, help_text="why the part is failing"),
@@ -38,6 +38,10 @@ HEALTH_CHECK_FIELDS = {
     "model": serializers.CharField(required=False, help_text="encoder: the model key"),
     "device": serializers.CharField(required=False, help_text="encoder"),
     "dim": serializers.IntegerField(required=False, help_text="encoder: vector size"),
+    "precision": serializers.CharField(required=False, help_text="encoder: float32 or bfloat16 weights"),
+    "text_path": serializers.CharField(
+        required=False, help_text="encoder: query texts' tower: int8, bfloat16 or float32"
+    ),
     "url": serializers.CharField(required=False, help_text="broker, without its password"),
 }
 

@@ -42,7 +42,15 @@ class VariantResult:
     note: str = ""
 
 
-def text_variants(encoder: ClipEncoder, *, onnx: bool = True, compile: bool = False) -> list[Variant]:
+def text_variants(
+    encoder: ClipEncoder,
+    *,
+    bf16: ClipEncoder | None = None,
+    shipped: ClipEncoder | None = None,
+    onnx: bool = True,
+    compile: bool = False,
+) -> list[Variant]:
+    """Variants on `encoder`'s float32 model; `bf16` adds bfloat16 weights, `shipped` the settings' own path."""
     model = encoder.model
 
     def default(tokens):
@@ -64,8 +72,16 @@ def text_variants(encoder: ClipEncoder, *, onnx: bool = True, compile: bool = Fa
         Variant("truncation, 1 thread", truncated, threads=1),
         Variant(f"truncation, {os.cpu_count()} threads", truncated, threads=os.cpu_count()),
         Variant("truncation + int8 text tower", quantized_text(model)),
-        Variant("truncation + int8, 1 thread (shipped)", quantized_text(model), threads=1),
+        Variant("truncation + int8, 1 thread", quantized_text(model), threads=1),
     ]
+    if bf16 is not None:
+        variants += [
+            Variant("truncation + bf16 weights", bf16.encode_text_features),
+            Variant("truncation + bf16, 1 thread", bf16.encode_text_features, threads=1),
+        ]
+    if shipped is not None:
+        name = f"shipped settings ({shipped.text_path} text tower, {shipped.text_threads or os.cpu_count()} thread(s))"
+        variants.append(Variant(name, shipped.encode_text_features, threads=shipped.text_threads or None))
     if onnx and (onnx_variant := onnx_text(model)) is not None:
         variants.append(onnx_variant)
     if compile:
@@ -209,8 +225,11 @@ class IngestResult:
     min_cosine: float
 
 
-def time_image_paths(encoder: ClipEncoder, jpegs: list[bytes], *, rounds: int = 2) -> list[IngestResult]:
-    """Decode + preprocess + encode throughput of the exact path, draft-mode decoding, and a preprocessing pool."""
+def time_image_paths(
+    encoder: ClipEncoder, jpegs: list[bytes], *, bf16: ClipEncoder | None = None, rounds: int = 2
+) -> list[IngestResult]:
+    """Decode + preprocess + encode throughput of the exact float32 path, draft-mode decoding, a preprocessing pool
+    and, given `bf16`, bfloat16 weights; differences are against the first."""
     side = encoder.preprocess.transforms[0].size
     side = side if isinstance(side, int) else side[0]
 
@@ -227,6 +246,10 @@ def time_image_paths(encoder: ClipEncoder, jpegs: list[bytes], *, rounds: int = 
         return encoder.encode_preprocessed(torch.stack(tensors))
 
     paths = {"exact (open_clip preprocess)": exact, "exact, 2-thread decode pool": pooled, "JPEG draft decode": draft}
+    if bf16 is not None:
+        paths["bf16 weights, 2-thread decode pool"] = lambda batch: bf16.encode_preprocessed(
+            torch.stack(list(pool.map(lambda d: bf16.preprocess(decode_exact(d)), batch)))
+        )
     seconds = dict.fromkeys(paths, 0.0)
     vectors = {}
     batch_size = encoder.batch_size

@@ -62,10 +62,19 @@ class EvalSet:
         return self._group_cache
 
     def caption_vectors(self) -> np.ndarray:
+        """The captions as search queries (the encoder's query path)."""
         if not hasattr(self, "_caption_vectors"):
-            batches = [self.encoder.encode_text(self.captions[i : i + 256]) for i in range(0, len(self.captions), 256)]
-            self._caption_vectors = np.concatenate(batches)
+            self._caption_vectors = self._encode_captions(self.encoder.encode_text)
         return self._caption_vectors
+
+    def caption_document_vectors(self) -> np.ndarray:
+        """The captions as texts stored with the collection (the path caption vectors are written by)."""
+        if not hasattr(self, "_caption_document_vectors"):
+            self._caption_document_vectors = self._encode_captions(self.encoder.encode_captions)
+        return self._caption_document_vectors
+
+    def _encode_captions(self, encode) -> np.ndarray:
+        return np.concatenate([encode(self.captions[i : i + 256]) for i in range(0, len(self.captions), 256)])
 
 
 @dataclass
@@ -138,7 +147,7 @@ def image_to_text_row(eval_set: EvalSet) -> RowResult:
     """For each image, the best rank among its own captions (lenient: among captions of equivalent images)."""
     embeddings = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "embedding"))
     images = np.stack([np.asarray(embeddings[image_id], dtype=np.float32) for image_id in eval_set.image_ids])
-    similarity = images @ eval_set.caption_vectors().T
+    similarity = images @ eval_set.caption_document_vectors().T
     caption_owner = np.asarray(eval_set.caption_image)
     key_of = np.asarray([key or f"id:{i}" for i, key in enumerate(eval_set.attribute_keys)], dtype=object)
     strict, lenient = [], []

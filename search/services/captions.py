@@ -96,7 +96,7 @@ def _caption_batch(batch: list[Image], captioner: Captioner, encoder: ClipEncode
     readable, failed = load_stored_images(batch)
     report.failed.extend(failed)
     captions = captioner.caption([loaded.image for _, loaded in readable])
-    vectors = encoder.encode_text(captions) if captions else []
+    vectors = encoder.encode_captions(captions) if captions else []
     for (image, _), caption, vector in zip(readable, captions, vectors, strict=True):
         outcome = caption_write(
             image=image, caption=caption, caption_model=captioner.model_key, vector=vector, model_key=encoder.model_key
@@ -132,7 +132,7 @@ def captions_embed(*, encoder: ClipEncoder | None = None, batch_size: int = 256)
     )
     done = 0
     while batch := list(pending.only("id", "caption").order_by("id")[:batch_size]):
-        vectors = encoder.encode_text([image.caption for image in batch])
+        vectors = encoder.encode_captions([image.caption for image in batch])
         for image, vector in zip(batch, vectors, strict=True):
             image.caption_embedding, image.caption_embedding_model = vector, encoder.model_key
         Image.objects.bulk_update(batch, ["caption_embedding", "caption_embedding_model"])
@@ -151,7 +151,7 @@ def captions_import(
     ensure_caption_hnsw_index(encoder.model_key, encoder.dim)
     by_sha = dict(captions)
     images = list(Image.objects.filter(sha256__in=list(by_sha), caption_curated=False).only("id", "sha256", "caption"))
-    vectors = encoder.encode_text([by_sha[image.sha256] for image in images]) if images else []
+    vectors = encoder.encode_captions([by_sha[image.sha256] for image in images]) if images else []
     written = 0
     for image, vector in zip(images, vectors, strict=True):
         outcome = caption_write(

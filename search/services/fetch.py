@@ -15,6 +15,7 @@ from search.encoder import ClipEncoder, get_encoder
 from search.imagefiles import InvalidImage, load_image
 from search.models import ImageSource, Job, JobItem, JobItemState, JobKind
 from search.selectors import InvalidQuery
+from search.services.images import ingest_decode_side
 from search.services.jobs import (
     FINISHED_STATES,
     ItemImage,
@@ -119,7 +120,12 @@ def _fetch_chunk(job: Job, chunk: list[JobItem], encoder: ClipEncoder, limits: D
             continue
         job_announce(job, "downloaded", url=item.source, bytes=len(result.data))
         try:
-            loaded = load_image(result.data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=limits.max_bytes)
+            loaded = load_image(
+                result.data,
+                max_pixels=settings.IMAGE_MAX_PIXELS,
+                max_bytes=limits.max_bytes,
+                reduce_to=ingest_decode_side(encoder),
+            )
         except InvalidImage as error:
             job_item_finish(job, item, JobItemState.SKIPPED, reason=str(error))
             continue

@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from search.collection_version import collection_changed
+from search.encoder import ClipEncoder
 from search.imagefiles import InvalidImage, LoadedImage, load_image, make_thumbnail
 from search.models import Image, ImageSource
 from search.workpool import parallel_map
@@ -83,6 +84,14 @@ def load_stored_images(images: Sequence[Image]) -> tuple[list[tuple[Image, Loade
         else:
             readable.append((image, outcome))
     return readable, failed
+
+
+def ingest_decode_side(encoder: ClipEncoder) -> int | None:
+    """The short side a new image must keep when decoded for ingestion (the model's input and the thumbnail both
+    come from it), or None for full-size decoding (INGEST_REDUCED_DECODE off). The stored file is the original."""
+    if not settings.INGEST_REDUCED_DECODE:
+        return None
+    return max(encoder.input_side, settings.THUMBNAIL_SIZE)
 
 
 def make_thumbnails(images: Sequence[LoadedImage]) -> list[bytes]:

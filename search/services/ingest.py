@@ -11,7 +11,7 @@ from django.conf import settings
 from search.encoder import ClipEncoder, get_encoder
 from search.imagefiles import FILE_EXTENSIONS, InvalidImage, LoadedImage, load_image
 from search.models import Image, ImageSource
-from search.services.images import image_create, make_thumbnails
+from search.services.images import image_create, ingest_decode_side, make_thumbnails
 from search.vector_index import ensure_hnsw_index
 from search.workpool import parallel_map
 
@@ -73,7 +73,10 @@ def ingest_batch(batch: list[ImageCandidate], *, encoder: ClipEncoder) -> Ingest
     """Read, check and embed one batch together, then store each new image in its own transaction."""
     report = IngestReport()
     loaded: list[tuple[ImageCandidate, LoadedImage]] = []
-    outcomes = parallel_map(read_candidate, batch, returning=(InvalidImage,))
+    reduce_to = ingest_decode_side(encoder)
+    outcomes = parallel_map(
+        lambda candidate: read_candidate(candidate, reduce_to=reduce_to), batch, returning=(InvalidImage,)
+    )
     for candidate, outcome in zip(batch, outcomes, strict=True):
         if isinstance(outcome, InvalidImage):
             report.failed.append((str(candidate.path), str(outcome)))
@@ -100,7 +103,8 @@ def ingest_batch(batch: list[ImageCandidate], *, encoder: ClipEncoder) -> Ingest
     return report
 
 
-def read_candidate(candidate: ImageCandidate) -> LoadedImage:
+def read_candidate(candidate: ImageCandidate, *, reduce_to: int | None = None) -> LoadedImage:
+    """The file, read and checked (decoded at a reduced size where `reduce_to` allows: imagefiles.load_image)."""
     try:
         size = candidate.path.stat().st_size
         if size > settings.IMAGE_MAX_BYTES:
@@ -108,7 +112,9 @@ def read_candidate(candidate: ImageCandidate) -> LoadedImage:
         data = candidate.path.read_bytes()
     except OSError as error:
         raise InvalidImage(f"cannot read the file: {error.strerror or error}") from None
-    return load_image(data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.IMAGE_MAX_BYTES)
+    return load_image(
+        data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.IMAGE_MAX_BYTES, reduce_to=reduce_to
+    )
 
 
 def _drop_known(

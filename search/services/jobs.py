@@ -27,7 +27,7 @@ from search.encoder import ClipEncoder, get_encoder
 from search.imagefiles import InvalidImage, LoadedImage
 from search.models import Image, ImageSource, Job, JobItem, JobItemState, JobKind, JobState
 from search.services.captions import captions_queue
-from search.services.images import image_create, make_thumbnails
+from search.services.images import image_create, ingest_decode_side, make_thumbnails
 from search.services.ingest import ImageCandidate, find_image_files, read_candidate
 from search.vector_index import ensure_hnsw_index
 from search.workpool import parallel_map
@@ -295,7 +295,8 @@ def ingest_job_batch(job_id: int, item_ids: Sequence[int], *, encoder: ClipEncod
     ensure_hnsw_index(encoder.model_key, encoder.dim)
     items = list(job.items.filter(pk__in=item_ids, state=JobItemState.PENDING).order_by("id"))
     entries, unreadable = [], []
-    outcomes = parallel_map(lambda item: _ingest_entry(job, item), items, returning=(InvalidImage,))
+    reduce_to = ingest_decode_side(encoder)
+    outcomes = parallel_map(lambda item: _ingest_entry(job, item, reduce_to), items, returning=(InvalidImage,))
     for item, outcome in zip(items, outcomes, strict=True):
         if isinstance(outcome, InvalidImage):
             unreadable.append((item, str(outcome)))
@@ -312,13 +313,13 @@ def ingest_job_batch(job_id: int, item_ids: Sequence[int], *, encoder: ClipEncod
     return job_finish_if_done(job)
 
 
-def _ingest_entry(job: Job, item: JobItem) -> ItemImage:
+def _ingest_entry(job: Job, item: JobItem, reduce_to: int | None) -> ItemImage:
     path = Path(item.source)
     category = job.params.get("category")
     if category is None:
         parts = path.relative_to(job.params["root"]).parts
         category = parts[0] if len(parts) > 1 else ""
-    loaded = read_candidate(ImageCandidate(path=path))
+    loaded = read_candidate(ImageCandidate(path=path), reduce_to=reduce_to)
     return ItemImage(item=item, loaded=loaded, original_name=path.name, category=category, source=ImageSource.FOLDER)
 
 

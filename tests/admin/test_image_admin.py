@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from search.models import CaptionRevision, Image
 from search.selectors import SearchRequest, search_by_vector
+from tests.factories import vector_atol
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +194,7 @@ def test_set_category_refuses_a_too_long_name(curator_client, collection):
 
 
 def test_re_embed_queues_a_task_that_embeds_the_images_again(
-    curator_client, collection, monkeypatch, django_capture_on_commit_callbacks
+    curator_client, collection, encoder, monkeypatch, django_capture_on_commit_callbacks
 ):
     from search.tasks import curation as tasks
 
@@ -208,7 +209,7 @@ def test_re_embed_queues_a_task_that_embeds_the_images_again(
     result = tasks.images_embed_task.apply(args=[queued[0]]).get()
     assert result == {"updated": 1, "failed": []}
     image.refresh_from_db()
-    assert list(image.embedding) == pytest.approx(expected, abs=1e-5)
+    assert list(image.embedding) == pytest.approx(expected, abs=vector_atol(encoder))
 
 
 def test_re_caption_queues_the_captioner_for_uncurated_captions(

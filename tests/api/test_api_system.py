@@ -14,6 +14,8 @@ def test_health_is_public_and_names_every_part(anon, encoder, settings):
     assert set(body["checks"]) == {"database", "vector_extension", "encoder", "broker"}
     assert body["checks"]["encoder"]["model"] == encoder.model_key
     assert body["checks"]["encoder"]["device"] == "cpu"
+    assert body["checks"]["encoder"]["precision"] == encoder.precision
+    assert body["checks"]["encoder"]["text_path"] == encoder.text_path
     assert body["checks"]["vector_extension"]["version"]
 
 

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from imagesearch.env import env_bool, env_float, env_int, env_list
+from imagesearch.env import env_bool, env_choice, env_float, env_int, env_list
 
 
 def test_reads_typed_values(monkeypatch):
@@ -30,3 +30,12 @@ def test_range_is_checked(monkeypatch):
     monkeypatch.setenv("X_INT", "0")
     with pytest.raises(ImproperlyConfigured, match=">= 1"):
         env_int("X_INT", 5, minimum=1)
+
+
+def test_a_choice_is_one_of_its_values_in_any_case(monkeypatch):
+    monkeypatch.setenv("X_CHOICE", " BFloat16 ")
+    assert env_choice("X_CHOICE", "auto", ("auto", "bfloat16")) == "bfloat16"
+    assert env_choice("X_UNSET", "auto", ("auto", "bfloat16")) == "auto"
+    monkeypatch.setenv("X_CHOICE", "fp8")
+    with pytest.raises(ImproperlyConfigured, match="X_CHOICE must be one of auto, bfloat16"):
+        env_choice("X_CHOICE", "auto", ("auto", "bfloat16"))

@@ -77,7 +77,7 @@ def test_a_cancel_while_a_batch_is_embedded_writes_nothing(folder, encoder):
     job = ingest_job_create(root=folder)
 
     class CancellingEncoder:
-        model_key, dim = encoder.model_key, encoder.dim
+        model_key, dim, input_side = encoder.model_key, encoder.dim, encoder.input_side
 
         def encode_images(self, images):
             vectors = encoder.encode_images(images)

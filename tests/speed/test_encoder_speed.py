@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image as PILImage
 
+from search import encoder as encoder_module
 from search.benchmarking.encoders import (
     INGEST_MODEL_KEY,
     decode_draft,
@@ -15,7 +16,14 @@ from search.benchmarking.encoders import (
     quantized_text,
     time_full_ingest,
 )
-from search.encoder import ClipEncoder, TextVectorCache, encode_text_truncated
+from search.encoder import (
+    ClipEncoder,
+    SelfAttention,
+    TextVectorCache,
+    encode_text_truncated,
+    quantized_text_tower,
+    resolve_precision,
+)
 from search.models import Image
 
 TEXTS = ["a red circle", "a large blue star on the left on a white background", "x"]
@@ -74,10 +82,11 @@ def test_a_zero_size_cache_stores_nothing():
 
 
 def test_int8_quantized_text_vectors_stay_close(encoder):
-    tokens = encoder.tokenize(TEXTS)
+    float32 = ClipEncoder(encoder.model_name, encoder.pretrained, precision="float32")
+    tokens = float32.tokenize(TEXTS)
     with torch.inference_mode():
-        exact = F.normalize(encode_text_truncated(encoder.model, tokens), dim=-1)
-    quantized = F.normalize(quantized_text(encoder.model)(tokens), dim=-1)
+        exact = F.normalize(encode_text_truncated(float32.model, tokens), dim=-1)
+    quantized = F.normalize(quantized_text(float32.model)(tokens), dim=-1)
     assert float((quantized * exact).sum(dim=-1).min()) > 0.99
 
 
@@ -130,3 +139,69 @@ def test_without_int8_query_vectors_are_exactly_open_clips(encoder):
     with torch.inference_mode():
         reference = F.normalize(exact.model.encode_text(exact.tokenize(TEXTS)), dim=-1).numpy()
     np.testing.assert_allclose(exact.encode_text(TEXTS), reference, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_rebuilt_self_attention_equals_multihead_attention(batch_first):
+    torch.manual_seed(0)
+    attention = torch.nn.MultiheadAttention(64, 4, batch_first=batch_first).eval()
+    rebuilt = SelfAttention.from_multihead(attention)
+    x = torch.randn(3, 7, 64) if batch_first else torch.randn(7, 3, 64)
+    causal = torch.full((7, 7), float("-inf")).triu(1)
+    with torch.inference_mode():
+        for mask in (None, causal):
+            expected, _ = attention(x, x, x, need_weights=False, attn_mask=mask)
+            got, _ = rebuilt(x, x, x, need_weights=False, attn_mask=mask)
+            torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)
+
+
+def test_the_int8_text_tower_quantizes_the_attention_projections_too(encoder):
+    tower = quantized_text_tower(ClipEncoder(encoder.model_name, encoder.pretrained, precision="float32").model)
+    block = tower.transformer.resblocks[0]
+    for layer in (block.attn.in_proj, block.attn.out_proj, block.mlp.c_fc, block.mlp.c_proj):
+        assert isinstance(layer, torch.ao.nn.quantized.dynamic.Linear)
+
+
+def test_precision_auto_is_bf16_only_on_a_cpu_with_bf16_matrix_units(monkeypatch):
+    assert resolve_precision("float32", "cpu") == "float32"
+    assert resolve_precision("bfloat16", "cpu") == "bfloat16"
+    monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: True)
+    assert resolve_precision("auto", "cpu") == "bfloat16"
+    assert resolve_precision("auto", "cuda") == "float32"
+    monkeypatch.setattr(encoder_module, "cpu_has_bf16_matrix_units", lambda: False)
+    assert resolve_precision("auto", "cpu") == "float32"
+    with pytest.raises(ValueError, match="auto, float32 or bfloat16"):
+        resolve_precision("fp16", "cpu")
+
+
+def test_bf16_weights_change_image_vectors_within_budget_and_keep_the_collection(encoder):
+    float32 = ClipEncoder(encoder.model_name, encoder.pretrained, precision="float32", text_int8=False)
+    bf16 = ClipEncoder(encoder.model_name, encoder.pretrained, precision="bfloat16", text_int8=False)
+    images = [
+        PILImage.fromarray(np.random.default_rng(seed).integers(0, 256, (90, 120, 3), dtype=np.uint8))
+        for seed in range(3)
+    ]
+    exact, half = float32.encode_images(images), bf16.encode_images(images)
+    assert half.dtype == np.float32
+    assert not np.array_equal(exact, half)  # the bf16 weights are really the ones used
+    assert float((exact * half).sum(axis=1).min()) > 0.999
+    float_texts, bf16_texts = float32.encode_text(TEXTS), bf16.encode_text(TEXTS)
+    assert float((float_texts * bf16_texts).sum(axis=1).min()) > 0.999
+    assert bf16.model.visual.conv1.weight.dtype == torch.bfloat16 and bf16.precision == "bfloat16"
+    # Same collection, so the same model key; cached query vectors of the two text paths must not mix.
+    assert bf16.model_key == float32.model_key and bf16.text_key != float32.text_key
+
+
+def test_the_int8_text_tower_is_quantized_from_float32_weights_whatever_the_precision(encoder):
+    float32 = ClipEncoder(encoder.model_name, encoder.pretrained, precision="float32", text_int8=True)
+    bf16 = ClipEncoder(encoder.model_name, encoder.pretrained, precision="bfloat16", text_int8=True)
+    np.testing.assert_array_equal(bf16.encode_text(TEXTS), float32.encode_text(TEXTS))
+    assert bf16.text_key == float32.text_key
+
+
+def test_captions_take_the_full_precision_text_path_and_queries_the_int8_one(encoder):
+    int8 = ClipEncoder(encoder.model_name, encoder.pretrained, precision="float32", text_int8=True)
+    exact = ClipEncoder(encoder.model_name, encoder.pretrained, precision="float32", text_int8=False)
+    np.testing.assert_allclose(int8.encode_captions(TEXTS), exact.encode_text(TEXTS), atol=1e-6)
+    assert not np.array_equal(int8.encode_text(TEXTS), exact.encode_text(TEXTS))
+    assert int8.encode_captions([]).shape == (0, int8.dim)

@@ -19,7 +19,7 @@ from search.benchmarking.synthetic import (
     simulated_model_key,
 )
 from search.benchmarking.vectors import ef_search_curve
-from search.encoder import ClipEncoder
+from search.encoder import ClipEncoder, cpu_has_bf16_matrix_units
 from search.vector_index import hnsw_index_name
 
 SECTIONS = ("vectors", "halfvec", "filtered", "e2e", "text", "ingest")
@@ -66,13 +66,11 @@ class Command(BaseCommand):
         if sections & {"e2e", "text", "ingest"}:
             if settings.CLIP_THREADS:  # as the app's own encoder does (search.encoder._build_from_settings)
                 torch.set_num_threads(settings.CLIP_THREADS)
-            encoder = ClipEncoder(
-                "ViT-B-32",
-                "",
-                text_cache_size=settings.CLIP_TEXT_CACHE_SIZE,
-                text_threads=settings.CLIP_TEXT_THREADS,
-                text_int8=settings.CLIP_TEXT_INT8,
-            )
+            # The shipped configuration for end-to-end timings; float32 (open_clip's own) as the encoder
+            # variants' reference, and a bf16 one to compare with it.
+            encoder = self._encoder(settings.CLIP_PRECISION, text_int8=settings.CLIP_TEXT_INT8)
+            self.float_encoder = self._encoder("float32")
+            self.bf16_encoder = self._encoder("bfloat16")
         self._header()
         for size in options["sizes"] if sections & {"vectors", "halfvec", "filtered", "e2e"} else []:
             model_key = self._collection(size)
@@ -91,6 +89,17 @@ class Command(BaseCommand):
         if "ingest" in sections:
             self._ingest(encoder)
 
+    @staticmethod
+    def _encoder(precision: str, *, text_int8: bool = False) -> ClipEncoder:
+        return ClipEncoder(
+            "ViT-B-32",
+            "",
+            text_cache_size=settings.CLIP_TEXT_CACHE_SIZE,
+            text_threads=settings.CLIP_TEXT_THREADS,
+            text_int8=text_int8,
+            precision=precision,
+        )
+
     def out(self, line: str = "") -> None:
         self.stdout.write(line)
         self.stdout.flush()
@@ -99,7 +108,8 @@ class Command(BaseCommand):
         self.out(
             f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, torch threads "
             f"{torch.get_num_threads()}, database {settings.DATABASES['default']['NAME']}, "
-            f"SEARCH_EF_SEARCH={settings.SEARCH_EF_SEARCH}, {self.options['queries']} queries, k={self.options['k']}"
+            f"SEARCH_EF_SEARCH={settings.SEARCH_EF_SEARCH}, {self.options['queries']} queries, k={self.options['k']}, "
+            f"CPU bf16 matrix units: {'yes' if cpu_has_bf16_matrix_units() else 'no'}"
         )
 
     def _collection(self, size: int) -> str:
@@ -197,8 +207,11 @@ class Command(BaseCommand):
         self.out()
 
     def _text(self, encoder: ClipEncoder) -> None:
-        variants = encoders.text_variants(encoder, onnx=True, compile=self.options["compile"])
-        results = encoders.time_text_variants(encoder, variants, rounds=self.options["text_rounds"])
+        reference = self.float_encoder
+        variants = encoders.text_variants(
+            reference, bf16=self.bf16_encoder, shipped=encoder, onnx=True, compile=self.options["compile"]
+        )
+        results = encoders.time_text_variants(reference, variants, rounds=self.options["text_rounds"])
         self.out(
             f'\nText encoder, ViT-B-32 random weights, query "{encoders.SHORT_QUERY}", batch 1, '
             f"{self.options['text_rounds']} interleaved rounds\n"
@@ -215,7 +228,7 @@ class Command(BaseCommand):
 
     def _ingest(self, encoder: ClipEncoder) -> None:
         jpegs = encoders.photo_like_jpegs(self.options["ingest_images"])
-        results = encoders.time_image_paths(encoder, jpegs)
+        results = encoders.time_image_paths(self.float_encoder, jpegs, bf16=self.bf16_encoder)
         self.out(
             f"\nImage embedding, ViT-B-32 random weights, {len(jpegs)} JPEGs 1024x768, batch "
             f"{encoder.batch_size}, decode + preprocess + encode\n"
@@ -224,8 +237,14 @@ class Command(BaseCommand):
         self.out("|---|---:|---:|---:|")
         for r in results:
             self.out(f"| {r.name} | {r.images_per_s:.1f} | {r.max_abs_diff:.2e} | {r.min_cosine:.6f} |")
-        for threads, label in ((1, "one thread (before)"), (0, f"image work pool of {os.cpu_count()} (shipped)")):
+        pool = f"image work pool of {os.cpu_count()}"
+        runs = [
+            (self.float_encoder, 1, "float32, one thread (first session)"),
+            (self.float_encoder, 0, f"float32, {pool}"),
+            (encoder, 0, f"{encoder.precision}, {pool} (shipped: CLIP_PRECISION={settings.CLIP_PRECISION})"),
+        ]
+        for run_encoder, threads, label in runs:
             with override_settings(INGEST_THREADS=threads):
-                rate = encoders.time_full_ingest(encoder, jpegs)
+                rate = encoders.time_full_ingest(run_encoder, jpegs)
             self.out(f"| full images_ingest (files, checks, thumbnails, rows), {label} | {rate:.1f} | | |")
         self.out()

@@ -1,5 +1,6 @@
 import io
 
+import numpy as np
 import pytest
 from django.db import DataError
 from PIL import Image as PILImage
@@ -133,3 +134,26 @@ def test_the_image_work_pool_changes_nothing_but_speed(folder, encoder, settings
     pooled_report, pooled_rows = ingest_with(4)
     assert serial_report.failed == pooled_report.failed and len(serial_report.failed) == 1
     assert serial_rows == pooled_rows and len(pooled_rows) == 4
+
+
+def test_reduced_decoding_stores_the_original_and_changes_vectors_only_slightly(tmp_path, encoder, settings):
+    photo = tmp_path / "photos" / "big.jpg"
+    photo.parent.mkdir()
+    pixels = np.random.default_rng(0).integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    buffer = io.BytesIO()  # smooth content, as photos have: a small random image scaled up
+    PILImage.fromarray(pixels).resize((1600, 1200), PILImage.Resampling.BICUBIC).save(buffer, format="JPEG")
+    photo.write_bytes(buffer.getvalue())
+
+    def ingest(reduced: bool):
+        settings.INGEST_REDUCED_DECODE = reduced
+        images_ingest(find_image_files(photo.parent), encoder=encoder)
+        image = Image.objects.get()
+        stored = (image.file.read(), image.width, image.height, PILImage.open(image.thumbnail).size)
+        vector = np.array(image.embedding)
+        image_delete(image=image)
+        return stored, vector
+
+    (full_stored, full_vector), (reduced_stored, reduced_vector) = ingest(False), ingest(True)
+    assert reduced_stored == full_stored == (photo.read_bytes(), 1600, 1200, (320, 240))
+    assert not np.array_equal(reduced_vector, full_vector)  # the reduced decode really ran
+    assert float(reduced_vector @ full_vector) > 0.999

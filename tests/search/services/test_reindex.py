@@ -3,7 +3,7 @@ import pytest
 from search.models import Image
 from search.services.ingest import find_image_files, images_ingest
 from search.services.reindex import images_needing_reindex, images_reindex
-from tests.factories import noise_image_bytes
+from tests.factories import noise_image_bytes, vector_atol
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_reindex_embeds_everything_with_the_current_model(collection, encoder):
     report = images_reindex(encoder=encoder, batch_size=2)
     assert (report.updated, report.failed) == (5, [])
     for image_id, embedding in Image.objects.values_list("id", "embedding"):
-        assert list(embedding) == pytest.approx(list(collection[image_id]), abs=1e-5)
+        assert list(embedding) == pytest.approx(list(collection[image_id]), abs=vector_atol(encoder))
     assert not images_needing_reindex(encoder.model_key).exists()
 
 
