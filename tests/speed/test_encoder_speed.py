@@ -9,8 +9,6 @@ from PIL import Image as PILImage
 from search import encoder as encoder_module
 from search.benchmarking.encoders import (
     INGEST_MODEL_KEY,
-    decode_draft,
-    decode_exact,
     onnx_text,
     photo_like_jpegs,
     quantized_text,
@@ -96,12 +94,6 @@ def test_onnx_text_tower_gives_the_same_vectors(encoder):
     with torch.inference_mode():
         exact = encode_text_truncated(encoder.model, tokens)
     torch.testing.assert_close(onnx_text(encoder.model).run(tokens), exact, atol=1e-4, rtol=1e-4)
-
-
-def test_jpeg_draft_decoding_keeps_at_least_the_model_resolution():
-    (data,) = photo_like_jpegs(1, size=(1024, 768))
-    draft, exact = decode_draft(data, 224), decode_exact(data)
-    assert min(draft.size) >= 224 and draft.size[0] < exact.size[0]
 
 
 @pytest.mark.django_db

@@ -61,3 +61,23 @@ def test_benchmark_says_which_simulate_command_is_missing():
 def test_simulate_refuses_bad_arguments(args, message):
     with pytest.raises(CommandError, match=message):
         _run("simulate", *args)
+
+
+def test_benchmark_prints_text_encoder_and_ingestion_tables():
+    output = _run(
+        "benchmark",
+        "--only",
+        "text,ingest",
+        "--clip-model",
+        "imagesearch-tiny",
+        "--text-rounds",
+        "2",
+        "--ingest-images",
+        "2",
+        "--ingest-sizes",
+        "160x120",
+    )
+    assert "| truncation + int8, 1 thread |" in output and "| shipped settings (" in output
+    assert "| reduced JPEG decode |" in output and "| bf16 weights, 2-thread decode pool |" in output
+    assert "reduced JPEG decode (shipped) |" in output
+    assert not Image.objects.exists()  # the timed ingests leave nothing behind

@@ -29,6 +29,10 @@ def _ints(value: str) -> list[int]:
     return [int(part) for part in value.split(",") if part.strip()]
 
 
+def _sizes(value: str) -> list[tuple[int, int]]:
+    return [tuple(int(side) for side in part.split("x")) for part in value.split(",") if part.strip()]
+
+
 class Command(BaseCommand):
     help = (
         "Speed at scale: ef_search curve (recall@k vs exact, p50/p95/p99), halfvec, filtered queries, end-to-end "
@@ -52,6 +56,10 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=_ints, default=[1, 4, 16])
         parser.add_argument("--text-rounds", type=int, default=50)
         parser.add_argument("--ingest-images", type=int, default=64)
+        parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture, random weights")
+        parser.add_argument(
+            "--ingest-sizes", type=_sizes, default=[(1024, 768), (4032, 3024)], help="photo sizes, e.g. 1024x768"
+        )
         parser.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile)")
 
     def handle(self, **options):
@@ -89,10 +97,9 @@ class Command(BaseCommand):
         if "ingest" in sections:
             self._ingest(encoder)
 
-    @staticmethod
-    def _encoder(precision: str, *, text_int8: bool = False) -> ClipEncoder:
+    def _encoder(self, precision: str, *, text_int8: bool = False) -> ClipEncoder:
         return ClipEncoder(
-            "ViT-B-32",
+            self.options["clip_model"],
             "",
             text_cache_size=settings.CLIP_TEXT_CACHE_SIZE,
             text_threads=settings.CLIP_TEXT_THREADS,
@@ -213,7 +220,7 @@ class Command(BaseCommand):
         )
         results = encoders.time_text_variants(reference, variants, rounds=self.options["text_rounds"])
         self.out(
-            f'\nText encoder, ViT-B-32 random weights, query "{encoders.SHORT_QUERY}", batch 1, '
+            f'\nText encoder, {reference.model_name} random weights, query "{encoders.SHORT_QUERY}", batch 1, '
             f"{self.options['text_rounds']} interleaved rounds\n"
         )
         self.out("| variant | p50 ms | p95 ms | p99 ms | max abs diff vs default | min cosine vs default |")
@@ -227,24 +234,27 @@ class Command(BaseCommand):
         self.out()
 
     def _ingest(self, encoder: ClipEncoder) -> None:
-        jpegs = encoders.photo_like_jpegs(self.options["ingest_images"])
-        results = encoders.time_image_paths(self.float_encoder, jpegs, bf16=self.bf16_encoder)
-        self.out(
-            f"\nImage embedding, ViT-B-32 random weights, {len(jpegs)} JPEGs 1024x768, batch "
-            f"{encoder.batch_size}, decode + preprocess + encode\n"
-        )
-        self.out("| path | images/s | max abs diff vs exact | min cosine vs exact |")
-        self.out("|---|---:|---:|---:|")
-        for r in results:
-            self.out(f"| {r.name} | {r.images_per_s:.1f} | {r.max_abs_diff:.2e} | {r.min_cosine:.6f} |")
-        pool = f"image work pool of {os.cpu_count()}"
-        runs = [
-            (self.float_encoder, 1, "float32, one thread (first session)"),
-            (self.float_encoder, 0, f"float32, {pool}"),
-            (encoder, 0, f"{encoder.precision}, {pool} (shipped: CLIP_PRECISION={settings.CLIP_PRECISION})"),
-        ]
-        for run_encoder, threads, label in runs:
-            with override_settings(INGEST_THREADS=threads):
-                rate = encoders.time_full_ingest(run_encoder, jpegs)
-            self.out(f"| full images_ingest (files, checks, thumbnails, rows), {label} | {rate:.1f} | | |")
+        count = self.options["ingest_images"]
+        for number, (width, height) in enumerate(self.options["ingest_sizes"]):
+            jpegs = encoders.photo_like_jpegs(count, size=(width, height))
+            self.out(
+                f"\nImage ingestion, {encoder.model_name} random weights, {count} photo-like JPEGs {width}x{height}, "
+                f"batch {encoder.batch_size}\n"
+            )
+            self.out("| path | images/s | max abs diff vs exact | min cosine vs exact |")
+            self.out("|---|---:|---:|---:|")
+            if number == 0:  # decode + preprocess + encode alone, once
+                for r in encoders.time_image_paths(self.float_encoder, jpegs, bf16=self.bf16_encoder):
+                    self.out(f"| {r.name} | {r.images_per_s:.1f} | {r.max_abs_diff:.2e} | {r.min_cosine:.6f} |")
+            pool = f"pool of {os.cpu_count()}"
+            runs = [
+                (self.float_encoder, 1, False, "float32, one thread, full decode (first session)"),
+                (self.float_encoder, 0, False, f"float32, {pool}, full decode (second session)"),
+                (encoder, 0, False, f"{encoder.precision}, {pool}, full decode"),
+                (encoder, 0, True, f"{encoder.precision}, {pool}, reduced JPEG decode (shipped)"),
+            ]
+            for run_encoder, threads, reduced, label in runs:
+                with override_settings(INGEST_THREADS=threads, INGEST_REDUCED_DECODE=reduced):
+                    rate = encoders.time_full_ingest(run_encoder, jpegs)
+                self.out(f"| full images_ingest (files, checks, thumbnails, rows), {label} | {rate:.1f} | | |")
         self.out()
