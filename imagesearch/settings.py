@@ -321,12 +321,11 @@ SEARCH_HALFVEC = env_bool("SEARCH_HALFVEC", False)
 CLIP_TEXT_CACHE_SIZE = env_int("CLIP_TEXT_CACHE_SIZE", 1024, minimum=0)
 # torch threads for encoding a query text (image batches keep CLIP_THREADS); 0: the same as CLIP_THREADS.
 CLIP_TEXT_THREADS = env_int("CLIP_TEXT_THREADS", 1, minimum=0)
-# Query texts through an int8 copy of the text tower (~2x faster on CPU; vectors within cosine 0.9994, Recall@K
-# within budget on the project's benchmark: docs/benchmarks.md). Stored image vectors are unaffected.
+# Query texts through an int8 copy of the text tower (~3x faster on CPU; vectors within cosine 0.998, text -> image
+# Recall@K within 0.1 pt on the project's benchmark: docs/benchmarks.md). Image and caption vectors are unaffected.
 CLIP_TEXT_INT8 = env_bool("CLIP_TEXT_INT8", True)
 # Weights' precision: auto is bfloat16 on a CPU with bf16 matrix units (Intel AMX, AVX512-BF16), where ViT-B-32
-# embeds images ~5x faster with vectors within cosine 0.9999 (docs/benchmarks.md), and float32 elsewhere. With
-# bfloat16, query texts use the bf16 text tower instead of CLIP_TEXT_INT8's.
+# embeds images ~3x faster with vectors within cosine 0.9999 (docs/benchmarks.md), and float32 elsewhere.
 CLIP_PRECISION = env_choice("CLIP_PRECISION", "auto", ("auto", "float32", "bfloat16"))
 # A rewrite that differs from the user's words replaces the results at once (with an undo) when on, else it is
 # offered as a suggestion to click.

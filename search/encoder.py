@@ -86,12 +86,12 @@ class ClipEncoder:
         self.text_threads = text_threads
         # Query texts through an int8 copy of the text tower, quantized from the float32 weights: one query reads
         # every weight once, so a quarter of the bytes is about 3x faster on CPU; vectors within cosine 0.998 of
-        # float32 (docs/benchmarks.md). Image vectors, and so the stored collection, do not change; text_key keeps
-        # cached query vectors of the different paths apart.
-        self._text_model: torch.nn.Module | None = None
+        # float32 (docs/benchmarks.md). Only queries take it: image and caption vectors, which are stored, keep the
+        # model's own precision (encode_captions).
+        int8_tower: torch.nn.Module | None = None
         if text_int8:
             if _supports_truncated_text(model):
-                self._text_model = quantized_text_tower(model)
+                int8_tower = quantized_text_tower(model)
             else:
                 logger.warning("CLIP_TEXT_INT8 ignored: %s has no text tower it can quantize", model_name)
         # bfloat16 weights run the towers on the CPU's bf16 matrix units (AMX, AVX512-BF16): ViT-B-32 embeds
@@ -99,9 +99,9 @@ class ClipEncoder:
         # below what separates search results, so vectors of either precision share one model key and collection.
         self.dtype = DTYPES[resolve_precision(precision, device)]
         self.model = model.to(self.dtype)
-        self.text_path = "int8" if self._text_model is not None else self.precision
-        self._text_model = self._text_model or self.model
-        # Query vectors of each text path get their own cache keys: the stored image vectors are shared.
+        self._text_model = int8_tower or self.model
+        self.text_path = "int8" if int8_tower is not None else self.precision
+        # Cached query vectors of each text path get their own keys; stored vectors share the model key.
         self.text_key = self.model_key if self.text_path == "float32" else f"{self.model_key}+text-{self.text_path}"
 
     @property
