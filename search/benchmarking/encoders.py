@@ -66,14 +66,15 @@ def text_variants(
         with torch.inference_mode():
             return encode_text_truncated(model, tokens)
 
+    int8 = quantized_text(model)
     variants = [
         Variant("open_clip default (no_grad, 77 tokens)", default),
         Variant("+ inference_mode", inference_mode),
         Variant("+ truncation at end-of-text", truncated),
         Variant("truncation, 1 thread", truncated, threads=1),
         Variant(f"truncation, {os.cpu_count()} threads", truncated, threads=os.cpu_count()),
-        Variant("truncation + int8 text tower", quantized_text(model)),
-        Variant("truncation + int8, 1 thread", quantized_text(model), threads=1),
+        Variant("truncation + int8 text tower", int8),
+        Variant("truncation + int8, 1 thread", int8, threads=1),
     ]
     if bf16 is not None:
         variants += [
@@ -240,19 +241,20 @@ def time_image_paths(
 
     pool = ThreadPoolExecutor(max_workers=2)
 
-    def pooled(batch):
-        tensors = list(pool.map(lambda d: encoder.preprocess(decode_exact(d)), batch))
-        return encoder.encode_preprocessed(torch.stack(tensors))
+    def pooled_on(clip: ClipEncoder):
+        def pooled(batch):
+            tensors = list(pool.map(lambda d: clip.preprocess(decode_exact(d)), batch))
+            return clip.encode_preprocessed(torch.stack(tensors))
+
+        return pooled
 
     paths = {
         "exact (open_clip preprocess)": exact,
-        "exact, 2-thread decode pool": pooled,
+        "exact, 2-thread decode pool": pooled_on(encoder),
         "reduced JPEG decode": reduced,
     }
     if bf16 is not None:
-        paths["bf16 weights, 2-thread decode pool"] = lambda batch: bf16.encode_preprocessed(
-            torch.stack(list(pool.map(lambda d: bf16.preprocess(decode_exact(d)), batch)))
-        )
+        paths["bf16 weights, 2-thread decode pool"] = pooled_on(bf16)
     seconds = dict.fromkeys(paths, 0.0)
     vectors = {}
     batch_size = encoder.batch_size

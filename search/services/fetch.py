@@ -114,6 +114,7 @@ def _fetch_chunk(job: Job, chunk: list[JobItem], encoder: ClipEncoder, limits: D
     if job_cancelled(job):  # downloads take a while: a cancel meanwhile leaves the chunk pending, unrecorded
         return []
     entries = []
+    reduce_to = ingest_decode_side(encoder)
     for item, result in zip(chunk, results, strict=True):
         if not isinstance(result, Downloaded):
             job_item_finish(job, item, JobItemState.SKIPPED, reason=result.reason)
@@ -124,7 +125,7 @@ def _fetch_chunk(job: Job, chunk: list[JobItem], encoder: ClipEncoder, limits: D
                 result.data,
                 max_pixels=settings.IMAGE_MAX_PIXELS,
                 max_bytes=limits.max_bytes,
-                reduce_to=ingest_decode_side(encoder),
+                reduce_to=reduce_to,
             )
         except InvalidImage as error:
             job_item_finish(job, item, JobItemState.SKIPPED, reason=str(error))

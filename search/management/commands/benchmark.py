@@ -75,10 +75,11 @@ class Command(BaseCommand):
             if settings.CLIP_THREADS:  # as the app's own encoder does (search.encoder._build_from_settings)
                 torch.set_num_threads(settings.CLIP_THREADS)
             # The shipped configuration for end-to-end timings; float32 (open_clip's own) as the encoder
-            # variants' reference, and a bf16 one to compare with it.
+            # variants' reference, and a bf16 one to compare with it (those two only where they are timed).
             encoder = self._encoder(settings.CLIP_PRECISION, text_int8=settings.CLIP_TEXT_INT8)
-            self.float_encoder = self._encoder("float32")
-            self.bf16_encoder = self._encoder("bfloat16")
+            if sections & {"text", "ingest"}:
+                self.float_encoder = self._encoder("float32")
+                self.bf16_encoder = self._encoder("bfloat16")
         self._header()
         for size in options["sizes"] if sections & {"vectors", "halfvec", "filtered", "e2e"} else []:
             model_key = self._collection(size)
