@@ -2,9 +2,11 @@
 
 Only http and https, no credentials in the URL, and every address the host resolves to must be a public one:
 loopback, private (RFC 1918, unique-local), link-local (169.254.0.0/16 with the cloud metadata address, fe80::/10),
-shared (100.64.0.0/10), multicast, reserved and unspecified addresses are refused, IPv4-mapped and NAT64 IPv6
-addresses by the IPv4 address inside. The downloader's resolver applies the same check to the addresses it
-actually connects to, so a DNS answer that changes between the check and the request gains nothing.
+shared (100.64.0.0/10), site-local (fec0::/10), multicast, reserved and unspecified addresses are refused. An IPv6
+address that carries an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo, ISATAP) is judged by every
+IPv4 address inside it too, since a relay or translator would deliver it there. The downloader's resolver applies the
+same check to the addresses it actually connects to, so a DNS answer that changes between the check and the request
+gains nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from django.conf import settings
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local-use translation prefix
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+_ISATAP_IDS = frozenset({0x00005EFE, 0x02005EFE})  # interface id <0000|0200>:5efe:a.b.c.d (RFC 5214)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -74,13 +79,18 @@ def check_addresses(host: str, addresses: list[str]) -> None:
 def blocked_reason(ip: IPAddress) -> str | None:
     """Why `ip` may not be contacted, or None for a public unicast address."""
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
-        if embedded is not None:
-            return blocked_reason(embedded)
+        if ip in _NAT64_LOCAL:
+            return "private"
+        if (translated := translated_ipv4(ip)) is not None:
+            return blocked_reason(translated)  # the packet goes to the IPv4 address, not to an IPv6 host
+        for tunnelled in tunnelled_ipv4(ip):
+            if reason := blocked_reason(tunnelled):
+                return reason
     checks = [
         ("loopback", ip.is_loopback),
         ("unspecified", ip.is_unspecified),
         ("link-local", ip.is_link_local),
+        ("site-local", getattr(ip, "is_site_local", False)),
         ("multicast", ip.is_multicast),
         ("reserved", ip.is_reserved),
         ("private", ip.is_private),
@@ -89,3 +99,20 @@ def blocked_reason(ip: IPAddress) -> str | None:
         if hit:
             return name
     return None if ip.is_global else "non-public"
+
+
+def translated_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped, IPv4-compatible or NAT64 address stands for."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def tunnelled_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a 6to4, Teredo or ISATAP relay would forward packets for this address to."""
+    found = [ip.sixtofour, *(ip.teredo or ())]
+    if (int(ip) >> 32) & 0xFFFFFFFF in _ISATAP_IDS:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [address for address in found if address is not None]

@@ -40,13 +40,25 @@ def no_exempt_hosts(settings):
         ("::ffff:169.254.169.254", "link-local"),
         ("64:ff9b::a00:1", "private"),  # NAT64 of 10.0.0.1
         ("2001:db8::1", "private"),  # documentation range
+        ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
+        ("2002:a9fe:a9fe::", "link-local"),  # 6to4 of the cloud metadata address
+        ("2002:a00:1::", "private"),  # 6to4 of 10.0.0.1
+        ("fec0::1", "site-local"),
+        ("fefe::1", "site-local"),
+        ("::7f00:1", "loopback"),  # IPv4-compatible ::127.0.0.1
+        ("64:ff9b:1::a00:1", "private"),  # local-use NAT64 prefix
+        ("2600::5efe:a00:1", "private"),  # ISATAP interface id carrying 10.0.0.1
+        ("2600::200:5efe:a9fe:a9fe", "link-local"),  # ISATAP, universal bit set
+        ("2001:0:7f00:1:8000:63bf:3fff:fdd2", "loopback"),  # Teredo whose server is 127.0.0.1
     ],
 )
 def test_non_public_addresses_are_blocked(address, reason):
     assert blocked_reason(ipaddress.ip_address(address)) == reason
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
+@pytest.mark.parametrize(
+    "address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "2002:808:808::1"]
+)
 def test_public_addresses_pass(address):
     assert blocked_reason(ipaddress.ip_address(address)) is None
 
@@ -71,6 +83,8 @@ def test_public_addresses_pass(address):
         ("http://0x7f.1/a.jpg", "loopback"),  # odd spellings of 127.0.0.1 resolve like any name
         ("http://2130706433/a.jpg", "loopback"),
         ("http://0/a.jpg", "unspecified"),
+        ("http://[2002:7f00:1::]/a.jpg", "loopback"),
+        ("http://[fec0::1]/a.jpg", "site-local"),
     ],
 )
 def test_bad_urls_are_blocked(url, message):
