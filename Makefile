@@ -2,22 +2,10 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-HOST ?= 127.0.0.1
-PORT ?= 8000
 
-# The demo runs on the synthetic-domain model the project trains itself (no model hub needed). Point these at
-# real weights to search real photos, e.g. CLIP_MODEL=ViT-B-32 CLIP_PRETRAINED=/models/open_clip_vit_b32.bin.
-CLIP_MODEL ?= imagesearch-tiny
-CLIP_PRETRAINED ?= $(CURDIR)/tests/fixtures/clip/imagesearch-tiny.pt
-export CLIP_MODEL CLIP_PRETRAINED
-# Captioning (BLIP) and the language model need hub weights too: off for the app unless set (a hub name or a local
-# folder); the demo images get their captions from the benchmark's own captions file. Tests build their own.
-run demo: export CAPTION_MODEL ?=
-run demo: export LLM_MODEL ?=
+.PHONY: setup run serve demo test test-fast lint format stop clean browser-deps
 
-.PHONY: setup run serve demo test lint format stop clean browser-deps
-
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed .env
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -25,11 +13,16 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
+# Every entry point (manage.py, the web server, Celery) reads .env: made once from .env.example, with a new secret key.
+.env:
+	@sed "s|^SECRET_KEY=.*|SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')|" .env.example > $@
+	@echo "Wrote .env from .env.example (edit it to configure imagesearch)."
+
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(MAKE) --no-print-directory demo
-	HOST=$(HOST) $(VENV)/bin/honcho start -f Procfile -p $(PORT)
+	$(VENV)/bin/honcho start -f Procfile
 
 # A small collection to try the app with, rendered by the project's benchmark generator, only into an empty index.
 demo: setup
@@ -43,6 +36,10 @@ demo: setup
 
 test: setup browser-deps
 	$(VENV)/bin/pytest
+
+# Everything but the served-system and browser tests: a quick loop while editing.
+test-fast: setup
+	$(VENV)/bin/pytest -m "not system and not browser"
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`); installed when missing.
 browser-deps:

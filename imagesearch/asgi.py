@@ -1,4 +1,5 @@
-"""The one ASGI application: HTTP (Django) and websockets (Channels). Loads the CLIP encoder at start-up."""
+"""The one ASGI application: HTTP (Django) and websockets (Channels). Served by gunicorn with uvicorn workers
+(imagesearch/gunicorn.py); each worker process loads and warms the CLIP encoder once, as it starts."""
 
 import os
 
@@ -11,7 +12,9 @@ django_application = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (these need Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from imagesearch.embedded import start_embedded_services  # noqa: E402
 from search.encoder import preload_encoder  # noqa: E402
 from search.routing import websocket_urlpatterns  # noqa: E402
 
@@ -22,5 +25,6 @@ application = ProtocolTypeRouter(
     }
 )
 
-if os.environ.get("IMAGESEARCH_PRELOAD_ENCODER", "1") == "1":
+start_embedded_services()
+if settings.PRELOAD_ENCODER:
     preload_encoder()

@@ -7,7 +7,7 @@ beat` (the Procfile does both under `make run`).
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import beat_init, celeryd_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagesearch.settings")
 
@@ -16,10 +16,21 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@celeryd_init.connect
+@beat_init.connect
+def _start_embedded_services(**_kwargs) -> None:
+    # A worker or beat started before the web server finds its embedded broker and database running.
+    from imagesearch.embedded import start_embedded_services
+
+    start_embedded_services()
+
+
 @worker_process_init.connect
 def _preload_encoder(**_kwargs) -> None:
     # Each worker process loads and warms the CLIP encoder once, before its first task, not during it.
-    if os.environ.get("IMAGESEARCH_PRELOAD_ENCODER", "1") == "1":
+    from django.conf import settings
+
+    if settings.PRELOAD_ENCODER:
         from search.encoder import preload_encoder
 
         preload_encoder()

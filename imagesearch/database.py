@@ -1,19 +1,47 @@
-"""Which PostgreSQL the project talks to: DATABASE_URL when set, else the embedded server under var/."""
+"""Which PostgreSQL the project talks to (DATABASE_URL when set, else the embedded server under var/), and how.
+
+Connections come from a psycopg pool, bounded per process, never from Django's persistent connections: under the
+ASGI server every request runs in a thread of its own, and a connection kept per thread (CONN_MAX_AGE) leaked one
+idle server connection per thread until PostgreSQL refused new clients. The pool hands a connection to a request and
+takes it back at the end; it checks each one before handing it out, so a restarted server costs no failed request.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
 
-def database_settings(database_url: str | None, var_dir: Path) -> dict:
-    if database_url:
-        return parse_database_url(database_url)
-    from imagesearch.embedded_postgres import embedded_database_settings
+@dataclass(frozen=True)
+class PoolLimits:
+    max_size: int  # connections one process may hold at once
+    timeout: float  # seconds a request waits for a free connection before it fails
 
-    return embedded_database_settings(var_dir / "pgdata")
+
+def database_settings(database_url: str | None, pgdata: Path, pool: PoolLimits) -> dict:
+    """The DATABASES entry: DATABASE_URL, else the embedded server with its data in `pgdata`, pooled either way."""
+    if database_url:
+        database = parse_database_url(database_url)
+    else:
+        from imagesearch.embedded_postgres import embedded_database_settings
+
+        database = embedded_database_settings(pgdata)
+    return with_pool(database, pool)
+
+
+def with_pool(database: dict, pool: PoolLimits) -> dict:
+    options = dict(database.get("OPTIONS", {}))
+    options["pool"] = {
+        "min_size": 1,
+        "max_size": pool.max_size,
+        "timeout": pool.timeout,
+        "max_idle": 120,  # idle connections beyond min_size go back to the server after two minutes
+    }
+    # With a pool, Django's health checks become the pool's check of each connection before it is handed out.
+    return {**database, "OPTIONS": options, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": True}
 
 
 def parse_database_url(url: str) -> dict:
@@ -33,8 +61,6 @@ def parse_database_url(url: str) -> dict:
         "HOST": unquote(options.pop("host", parsed.hostname or "")),
         "PORT": str(parsed.port or ""),
         "OPTIONS": options,
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
     }
 
 

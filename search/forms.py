@@ -52,6 +52,7 @@ class RefineForm(forms.Form):
     """A refinement turn posted without the websocket (the same fields the page sends over it)."""
 
     parent = forms.IntegerField(required=False, min_value=1)
+    key = forms.RegexField(required=False, max_length=64, regex=r"^[A-Za-z0-9_-]*$", widget=forms.HiddenInput)
     feedback = forms.CharField(required=False, max_length=MAX_TEXT_LENGTH)
     text = forms.CharField(required=False, max_length=MAX_TEXT_LENGTH, label="New description")
     image = _ImageUploadField(required=False, label="New example image")

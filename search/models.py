@@ -212,11 +212,19 @@ class SearchTurn(models.Model):
     model_key = models.CharField(max_length=300, blank=True)
     results = models.JSONField(default=list, blank=True, help_text="[{id, score}] as shown")
     rewrite = models.JSONField(default=dict, blank=True, help_text="language-model rewrite of the text, if any")
+    client_key = models.CharField(
+        max_length=64, blank=True, help_text="the page's idempotency key: a turn sent twice is made once"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["session", "position"]
-        constraints = [models.UniqueConstraint(fields=["session", "position"], name="turn_position_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "position"], name="turn_position_unique"),
+            models.UniqueConstraint(
+                fields=["session", "client_key"], condition=~models.Q(client_key=""), name="turn_client_key_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Turn {self.position} of session {self.session_id}"

@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from search.consumers import SessionConsumer
-from search.job_consumers import JobConsumer
+from search.consumers import JobConsumer, SessionConsumer
 
 websocket_urlpatterns: list = [
     path("ws/sessions/<int:session_id>/", SessionConsumer.as_asgi()),

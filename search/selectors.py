@@ -11,20 +11,12 @@ from django.conf import settings
 from django.urls import reverse
 
 from search.encoder import ClipEncoder, get_encoder
+from search.errors import InvalidQuery
 from search.imagefiles import InvalidImage, LoadedImage, load_image
 from search.models import Image
 
 MAX_TOP_K = 100
 MAX_TEXT_LENGTH = 1000
-
-
-class InvalidQuery(ValueError):
-    """A query the search module refuses; interfaces turn it into a 4xx with this message."""
-
-    def __init__(self, message: str, *, field: str = "query") -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ def _refine_turn(session: SearchSession, form: RefineForm) -> SearchTurn:
         top_k=data.get("k") or settings.SEARCH_DEFAULT_TOP_K,
         show_judged=data.get("show_judged") or False,
         weights=form.weights(),
+        client_key=data.get("key") or "",
     )
 
 

@@ -19,6 +19,14 @@ SHIPPED_CHECKPOINT = Path(__file__).parent / "fixtures" / "clip" / "imagesearch-
 def pytest_configure(config):
     from django.conf import settings
 
+    from imagesearch.embedded import start_embedded_services
+    from imagesearch.redis_server import ensure_embedded_redis, redis_settings
+
+    start_embedded_services()
+    # A Redis of the tests' own: tasks, cache entries and channel messages of a test run never reach the development
+    # server's queues (a test run used to leave tasks there that the next `make run` worker executed).
+    for name, value in redis_settings(ensure_embedded_redis(settings.VAR_DIR / "test-redis")).items():
+        setattr(settings, name, value)
     settings.CLIP_MODEL = TEST_CLIP_MODEL
     settings.CLIP_PRETRAINED = str(SHIPPED_CHECKPOINT) if SHIPPED_CHECKPOINT.exists() else ""
     settings.CLIP_BATCH_SIZE = 16

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 
@@ -10,7 +9,9 @@ from django.conf import settings
 from rest_framework import exceptions, serializers
 from rest_framework.views import APIView
 
+from search.errors import InvalidQuery
 from search.latency import recorder
+from search.untrusted import load_json
 
 
 class StrictSerializer(serializers.Serializer):
@@ -45,9 +46,9 @@ def request_data(request, *, json_fields: tuple[str, ...] = (), list_fields: tup
 
 def _json(name: str, text: str):
     try:
-        return json.loads(text)
-    except ValueError:
-        raise serializers.ValidationError({name: ["Expected JSON."]}, code="invalid") from None
+        return load_json(text, max_depth=settings.JSON_MAX_DEPTH, field=name)
+    except InvalidQuery as error:
+        raise serializers.ValidationError({name: [f"Expected JSON: {error.message}"]}, code="invalid") from None
 
 
 def read_upload(upload, field: str = "image") -> bytes:

@@ -9,9 +9,12 @@ field's (authentication, permissions, throttling, a missing object).
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -20,6 +23,12 @@ from search.models import SearchSession, SearchTurn
 from search.selectors import InvalidQuery
 
 NON_FIELD_KEYS = {"non_field_errors", "__all__"}
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "too_large"
 
 
 class ErrorItemSerializer(serializers.Serializer):
@@ -62,6 +71,14 @@ def _as_api_exception(exc: Exception) -> Exception:
         return exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge(
+            f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes (files aside); send less."
+        )
+    if isinstance(exc, MultiPartParserError):
+        return exceptions.ParseError(f"Multipart form parse error - {exc}")
+    if isinstance(exc, SuspiciousOperation):  # too many fields, a malformed header, ...
+        return exceptions.ParseError(str(exc) or "The request is malformed.")
     if isinstance(exc, DataError):
         # A value PostgreSQL refuses (e.g. an id beyond bigint) is the client's mistake, not a server fault.
         return exceptions.ValidationError({"non_field_errors": ["A value is out of the range the database accepts."]})

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
@@ -26,6 +24,7 @@ from django.utils import timezone
 from search.encoder import ClipEncoder, get_encoder
 from search.imagefiles import InvalidImage, LoadedImage
 from search.models import Image, ImageSource, Job, JobItem, JobItemState, JobKind, JobState
+from search.pushes import job_push, session_push
 from search.services.captions import captions_queue
 from search.services.images import image_create, ingest_decode_side, make_thumbnails
 from search.services.ingest import ImageCandidate, find_image_files, read_candidate
@@ -36,10 +35,6 @@ logger = logging.getLogger(__name__)
 
 FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 CANCELLABLE_STATES = frozenset({JobState.PENDING, JobState.RUNNING})
-
-
-def job_group(job_id: int) -> str:
-    return f"job_{job_id}"
 
 
 # --- State and progress ---------------------------------------------------------------------------------------------
@@ -62,19 +57,11 @@ def job_snapshot(job: Job) -> dict:
 
 
 def job_announce(job: Job, event: str, **data) -> None:
-    """Push one progress event to the job's group and, if it was started from a search session, to that session."""
+    """Push one progress event to the job's pages and, if it was started from a search session, to that session's."""
     payload = {**job_snapshot(job), "event": event, **data}
-    messages = [(job_group(job.pk), {"type": "job.event", "event": payload})]
+    job_push(job.pk, payload)
     if session_id := job.params.get("session_id"):
-        messages.append((f"session_{session_id}", {"type": "session.event", "event": {**payload, "type": "job"}}))
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    for group, message in messages:
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:  # a page missing an event must not fail the work itself
-            logger.warning("could not push a %s event of job %s", event, job.pk, exc_info=True)
+        session_push(session_id, {**payload, "type": "job"})
 
 
 def job_mark_running(job: Job, *, task_id: str = "") -> Job:

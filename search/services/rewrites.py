@@ -16,8 +16,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
@@ -25,6 +23,7 @@ from search import language
 from search.encoder import ClipEncoder
 from search.imagefiles import InvalidImage, LoadedImage
 from search.models import SearchTurn, TurnKind
+from search.pushes import session_push
 from search.selectors import SearchHit, SearchRequest, search_images
 from search.services.images import load_stored_image
 
@@ -152,16 +151,5 @@ def _store_and_notify(turn: SearchTurn, payload: dict, hits: list[SearchHit]) ->
     SearchTurn.objects.filter(pk=turn.pk).update(rewrite=payload)
     event = {"type": "rewrite", "turn_id": turn.pk, "position": turn.position, **payload}
     event["hits"] = [asdict(hit) for hit in hits]
-    session_event(turn.session_id, event)
+    session_push(turn.session_id, event)
     return payload
-
-
-def session_event(session_id: int, event: dict) -> None:
-    """Push an event to the open pages of a session (SessionConsumer relays it)."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(f"session_{session_id}", {"type": "session.event", "event": event})
-    except Exception:  # a page that misses the push still finds the rewrite on the turn
-        logger.exception("Could not push a %s event to session %s", event.get("type"), session_id)

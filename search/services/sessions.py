@@ -35,6 +35,7 @@ from search.selectors import (
     to_hit,
     validate_request,
 )
+from search.untrusted import check_text
 
 UPLOAD_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF"})
 MAX_JUDGED_PER_TURN = 200
@@ -181,9 +182,16 @@ def turn_create(
     top_k: int = 24,
     show_judged: bool = False,
     weights: Mapping[str, float] | None = None,
+    client_key: str = "",
     encoder: ClipEncoder | None = None,
 ) -> SearchTurn:
-    """Ask (text and/or image) or refine `parent` (default: the last turn), search, and record the turn."""
+    """Ask (text and/or image) or refine `parent` (default: the last turn), search, and record the turn.
+
+    `client_key` makes the call idempotent: a page resending a turn it has no answer for (its socket dropped) gets
+    the turn the first delivery made, never a second one.
+    """
+    if client_key and (existing := session.turns.filter(client_key=client_key).first()) is not None:
+        return existing
     encoder = encoder or get_encoder()
     refinement = RefinementWeights.from_mapping(weights)
     ask = _check_ask(text, feedback, relevant_ids, not_relevant_ids, more_like_image_id, top_k, image_weight)
@@ -203,12 +211,14 @@ def turn_create(
     hits = search_by_vector(
         vector, request=SearchRequest(top_k=ask.top_k, exclude_ids=excluded), model_key=encoder.model_key
     )
-    return _record_turn(session, parent, ask, query_image, new_query, refinement, vector, encoder.model_key, hits)
+    answer = _Answer(vector, encoder.model_key, hits, client_key)
+    return _record_turn(session, parent, ask, query_image, new_query, refinement, answer)
 
 
 def _check_ask(text, feedback, relevant_ids, not_relevant_ids, more_like, top_k, image_weight) -> _Ask:
     text, feedback = (text or "").strip(), (feedback or "").strip()
     for name, value in (("text", text), ("feedback", feedback)):
+        check_text(value, field=name)
         if len(value) > MAX_TEXT_LENGTH:
             raise InvalidQuery(
                 f"The {name} is {len(value)} characters long; the limit is {MAX_TEXT_LENGTH}.", field=name
@@ -338,9 +348,21 @@ def _query_text(ask: _Ask, new_query: bool, parent: SearchTurn | None) -> str:
     return "; ".join(part for part in (base, ask.feedback) if part)
 
 
-def _record_turn(session, parent, ask, query_image, new_query, refinement, vector, model_key, hits) -> SearchTurn:
+@dataclass(frozen=True)
+class _Answer:
+    """What a turn found: its query vector and hits, and the key the page sent it under."""
+
+    vector: np.ndarray
+    model_key: str
+    hits: list[SearchHit]
+    client_key: str
+
+
+def _record_turn(session, parent, ask, query_image, new_query, refinement, answer: _Answer) -> SearchTurn:
     with transaction.atomic():
         locked = SearchSession.objects.select_for_update().get(pk=session.pk)
+        if answer.client_key and (existing := locked.turns.filter(client_key=answer.client_key).first()):
+            return existing  # the same turn, delivered twice at once: the first one to commit made it
         last = locked.turns.order_by("-position").values_list("position", flat=True).first() or 0
         turn = SearchTurn.objects.create(
             session=locked,
@@ -354,9 +376,10 @@ def _record_turn(session, parent, ask, query_image, new_query, refinement, vecto
             relevant_ids=list(ask.relevant),
             not_relevant_ids=list(ask.not_relevant),
             weights=refinement.as_dict(),
-            query_vector=vector,
-            model_key=model_key,
-            results=[{"id": hit.id, "score": hit.score} for hit in hits],
+            query_vector=answer.vector,
+            model_key=answer.model_key,
+            results=[{"id": hit.id, "score": hit.score} for hit in answer.hits],
+            client_key=answer.client_key,
         )
         if not locked.title:
             locked.title = (turn.query_text or "Image search")[:TITLE_LENGTH]

@@ -6,8 +6,8 @@ from celery import shared_task
 from django.db import OperationalError
 
 from search.models import QueryImage
+from search.pushes import session_push
 from search.services.captions import caption_query_image, captions_embed, captions_enabled, images_caption
-from search.services.rewrites import session_event
 
 RETRY = {"autoretry_for": (OSError, OperationalError), "retry_backoff": True, "max_retries": 3}
 
@@ -37,5 +37,5 @@ def caption_query_image_task(query_image_id: int) -> str:
     if not query_image.caption:
         caption_query_image(query_image)
     event = {"type": "caption", "query_image_id": query_image.pk, "caption": query_image.caption}
-    session_event(query_image.session_id, event)
+    session_push(query_image.session_id, event)
     return query_image.caption

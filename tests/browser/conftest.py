@@ -1,4 +1,5 @@
-"""A real server (daphne: HTTP + websockets, the project's ASGI app) on the test database, and headless Chromium.
+"""The served application (gunicorn with a uvicorn worker: HTTP + websockets, as `make run` serves it) on the test
+database and the tests' Redis, and headless Chromium.
 
 The server runs in its own process with tests/browser/live_settings.py, so it sees only committed rows: browser
 tests use `transactional_db`. Chromium is Debian's (`make browser-deps`); Playwright never downloads a browser.
@@ -42,7 +43,7 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90.0) ->
 
 @pytest.fixture
 def live_asgi_server(transactional_db, settings, media_root, tmp_path):
-    """The URL of a daphne server running imagesearch.asgi against this test's database and media folder."""
+    """The URL of the served application (the Procfile's web command) on this test's database and media folder."""
     from django.db import connection
 
     port = free_port()
@@ -50,14 +51,18 @@ def live_asgi_server(transactional_db, settings, media_root, tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.browser.live_settings",
         "LIVE_TEST_DATABASE": connection.settings_dict["NAME"],
-        "LIVE_CLIP_MODEL": settings.CLIP_MODEL,
-        "LIVE_CLIP_PRETRAINED": settings.CLIP_PRETRAINED,
+        "LIVE_DATABASE_HOST": connection.settings_dict["HOST"],
+        "CLIP_MODEL": settings.CLIP_MODEL,
+        "CLIP_PRETRAINED": settings.CLIP_PRETRAINED,
+        "REDIS_URL": settings.REDIS_URL,
         "MEDIA_ROOT": str(media_root),
-        "DEBUG": "1",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_WORKERS": "1",
         "PYTHONPATH": str(ROOT),
     }
-    log = (tmp_path / "daphne.log").open("w")
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "imagesearch.asgi:application"]
+    log = (tmp_path / "server.log").open("w")
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:imagesearch.gunicorn", "imagesearch.asgi:application"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

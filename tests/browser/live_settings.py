@@ -1,4 +1,5 @@
-"""Settings of the daphne server that the browser tests start: the project's, on the test database."""
+"""Settings of the server that the browser tests start: the project's, on the test database (the environment gives
+the model, the tests' Redis and the media folder, as it would in production)."""
 
 import os
 
@@ -6,6 +7,6 @@ from imagesearch.settings import *  # noqa: F403
 from imagesearch.settings import DATABASES
 
 DATABASES["default"]["NAME"] = os.environ["LIVE_TEST_DATABASE"]
-CLIP_MODEL = os.environ["LIVE_CLIP_MODEL"]
-CLIP_PRETRAINED = os.environ["LIVE_CLIP_PRETRAINED"]
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+DATABASES["default"]["HOST"] = os.environ["LIVE_DATABASE_HOST"]
+# Static files straight from static/ (no collectstatic in a test run).
+WHITENOISE_USE_FINDERS = True

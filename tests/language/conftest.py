@@ -139,5 +139,6 @@ class ScriptedModel:
 
 
 @pytest.fixture
-def scripted():
+def scripted(settings):
+    settings.LLM_MODEL = "scripted-test-model"  # the language model is on (whatever .env says); tests script it
     return ScriptedModel

@@ -12,8 +12,20 @@
   const events = document.getElementById("events");
   const refineButton = document.getElementById("refine-button");
   const WEIGHTS = { alpha: "alpha", beta: "beta", gamma: "gamma", feedback_weight: "feedback", negative_weight: "negative" };
+  const SEND_TIMEOUT_MS = 10000; // no answer to a sent turn this long: send it again (same key)
+  const GIVE_UP_MS = 45000; // still no answer: tell the user, and offer to send it by reloading the page
   let socket = null;
-  let retries = 0;
+  let attempt = 0;
+  let reconnectTimer = null;
+  const pending = new Map(); // key -> {message, firstSentAt, lastSentAt}: turns sent and not yet answered
+  const seen = new Set(); // events already shown, so a re-read state does not show them twice
+
+  // Each turn carries a key of its own: the server makes at most one turn per key, so resending is always safe.
+  function newKey() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
 
   function setStatus(live, text) {
     status.textContent = text;
@@ -21,23 +33,90 @@
     document.body.dataset.socket = live ? "open" : "closed";
   }
 
+  function shownTurnId() {
+    const shown = document.getElementById("turn-results");
+    return shown && shown.dataset.turnId ? Number(shown.dataset.turnId) : undefined;
+  }
+
   function connect() {
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    if (socket) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(scheme + "://" + location.host + form.dataset.wsPath);
+    socket = ws;
     ws.addEventListener("open", function () {
-      socket = ws;
-      retries = 0;
+      attempt = 0;
       setStatus(true, "Live: results update in place");
+      // Whatever happened while the page was disconnected (rewrites, captions, jobs, turns) comes back first;
+      // then every turn still unanswered goes again under its own key.
+      ws.send(JSON.stringify({ type: "sync", turn: shownTurnId() }));
+      for (const entry of pending.values()) send(entry);
     });
     ws.addEventListener("close", function () {
-      socket = null;
-      setBusy(false);
-      setStatus(false, "Offline: refinements reload the page");
-      if (retries < 5) setTimeout(connect, 1000 * 2 ** retries++);
+      if (socket === ws) socket = null;
+      setStatus(false, pending.size ? "Reconnecting… your refinement will be sent again" : "Reconnecting…");
+      scheduleReconnect();
     });
     ws.addEventListener("message", function (event) {
       handle(JSON.parse(event.data));
     });
+  }
+
+  function scheduleReconnect() {
+    if (reconnectTimer) return;
+    const delay = Math.min(15000, 500 * 2 ** attempt++);
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function reconnectNow() {
+    if (socket || !navigator.onLine) return;
+    attempt = 0;
+    connect();
+  }
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) reconnectNow();
+  });
+
+  function live() {
+    return socket && socket.readyState === WebSocket.OPEN;
+  }
+
+  function send(entry) {
+    entry.lastSentAt = Date.now();
+    if (live()) socket.send(JSON.stringify(entry.message));
+  }
+
+  // Every few seconds: resend what was sent on an open socket and not answered; give up on what waited too long.
+  setInterval(function () {
+    const now = Date.now();
+    for (const [key, entry] of pending) {
+      if (now - entry.firstSentAt > GIVE_UP_MS) {
+        pending.delete(key);
+        undelivered(entry);
+      } else if (live() && now - entry.lastSentAt > SEND_TIMEOUT_MS) {
+        send(entry);
+      }
+    }
+    setBusy(pending.size > 0);
+  }, 2000);
+
+  function undelivered(entry) {
+    setBusy(false);
+    errorBox.textContent = "";
+    errorBox.append("Your refinement could not be delivered: the connection to the server is down. ");
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "secondary";
+    retry.id = "refine-resend";
+    retry.textContent = "Send it again";
+    // Posted like a form without the socket; the same key, so the server still makes at most one turn.
+    retry.addEventListener("click", function () {
+      form.elements.key.value = entry.message.key;
+      form.submit();
+    });
+    errorBox.append(retry);
   }
 
   function setBusy(busy) {
@@ -48,21 +127,36 @@
 
   function handle(message) {
     if (message.type === "turn") {
-      results.innerHTML = message.results_html;
-      turnList.innerHTML = message.turns_html;
-      parentInput.value = message.turn.id;
-      form.elements.feedback.value = "";
-      form.elements.text.value = "";
-      errorBox.textContent = "";
-      history.pushState({ turn: message.turn.position }, "", "?turn=" + message.turn.position);
-      document.body.dataset.turn = message.turn.position;
-      setBusy(false);
+      pending.delete(message.key);
+      showTurn(message);
     } else if (message.type === "error") {
+      if (message.key) pending.delete(message.key);
       errorBox.textContent = message.message;
-      setBusy(false);
+      setBusy(pending.size > 0);
+    } else if (message.type === "state") {
+      applyState(message);
     } else if (message.type !== "pong") {
       showEvent(message);
     }
+  }
+
+  function showTurn(message) {
+    results.innerHTML = message.results_html;
+    turnList.innerHTML = message.turns_html;
+    parentInput.value = message.turn.id;
+    form.elements.feedback.value = "";
+    form.elements.text.value = "";
+    errorBox.textContent = "";
+    history.pushState({ turn: message.turn.position }, "", "?turn=" + message.turn.position);
+    document.body.dataset.turn = message.turn.position;
+    setBusy(pending.size > 0);
+  }
+
+  function applyState(state) {
+    if (state.turns_html) turnList.innerHTML = state.turns_html;
+    if (state.rewrite) showEvent(state.rewrite);
+    for (const caption of state.captions || []) showEvent({ type: "caption", ...caption });
+    for (const job of state.jobs || []) showEvent({ ...job, type: "job" });
   }
 
   // Pushed by background work ("job") and the language model ("rewrite"); anything else shows its message or type.
@@ -72,12 +166,27 @@
       return "Turn " + message.position + " reworded: “" + text + "”" + (message.reason ? " (" + message.reason + ")" : "");
     }
     if (message.type === "job") {
-      return "Job " + (message.id || "") + ": " + (message.processed || 0) + "/" + (message.total || 0) + (message.message ? " · " + message.message : "");
+      return "Job " + (message.job || "") + ": " + (message.processed || 0) + "/" + (message.total || 0) + (message.message ? " · " + message.message : "");
+    }
+    if (message.type === "caption") {
+      return "Your example image reads as: “" + message.caption + "”";
     }
     return message.message || message.text || message.type;
   }
 
+  function signature(message) {
+    if (message.type === "rewrite") return "rewrite:" + message.turn_id + ":" + message.state + ":" + message.applied;
+    if (message.type === "caption") return "caption:" + message.query_image_id + ":" + message.caption;
+    if (message.type === "job") return "job:" + message.job + ":" + message.state + ":" + message.processed;
+    return null;
+  }
+
   function showEvent(message) {
+    const key = signature(message);
+    if (key !== null) {
+      if (seen.has(key)) return;
+      seen.add(key);
+    }
     const item = document.createElement("li");
     item.dataset.type = message.type;
     item.textContent = describe(message);
@@ -98,6 +207,7 @@
     }
     return {
       type: "turn",
+      key: newKey(),
       parent: numberOrUndefined(data.get("parent")),
       feedback: data.get("feedback") || "",
       text: data.get("text") || "",
@@ -113,12 +223,19 @@
 
   form.addEventListener("submit", function (event) {
     const upload = form.elements.image;
-    if (!socket || socket.readyState !== WebSocket.OPEN || (upload && upload.files.length)) return;
+    if (!live() || (upload && upload.files.length)) {
+      // Posted with a page reload: still under a key of its own, so a double click makes one turn.
+      if (!form.elements.key.value) form.elements.key.value = newKey();
+      return;
+    }
     event.preventDefault();
     closeLightbox();
     errorBox.textContent = "";
+    const message = turnMessage(event.submitter);
+    const entry = { message: message, firstSentAt: Date.now(), lastSentAt: 0 };
+    pending.set(message.key, entry);
     setBusy(true);
-    socket.send(JSON.stringify(turnMessage(event.submitter)));
+    send(entry);
   });
 
   // A result is relevant or not relevant, never both.
@@ -177,4 +294,5 @@
 
   setStatus(false, "Connecting…");
   if ("WebSocket" in window) connect();
+  else setStatus(false, "Offline: refinements reload the page");
 })();

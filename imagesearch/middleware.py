@@ -1,0 +1,30 @@
+"""Request-level limits that apply before any view reads the body."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from imagesearch.error_views import error_response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a request whose declared body is over REQUEST_MAX_BYTES with a 413, before a byte of it is read.
+
+    Django checks form fields and JSON against DATA_UPLOAD_MAX_MEMORY_SIZE, but streams uploaded files to disk
+    whatever their size; without this, a client could make the server read and store any amount before a view
+    looked at the file.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response(request, 400, "The Content-Length header is not a number.")
+        if declared > settings.REQUEST_MAX_BYTES:
+            limit_mb = settings.REQUEST_MAX_BYTES / (1024 * 1024)
+            return error_response(request, 413, f"The request is {declared:,} bytes; the limit is {limit_mb:.1f} MB.")
+        return self.get_response(request)
