@@ -138,7 +138,8 @@ class SessionConsumer(JsonConsumer):
             _check_key(key)
             unknown = sorted(set(content) - TURN_FIELDS)
             if unknown:
-                raise InvalidQuery(f"Unknown field(s): {', '.join(name[:40] for name in unknown[:5])}.")
+                names = ", ".join(name[:40] for name in unknown[:5])
+                raise InvalidQuery(f"Unknown field(s): {names}.", field="message")
             reply = await database_sync_to_async(self._create_turn)(content, key)
         except InvalidQuery as error:
             await self.send_error(error.message, field=error.field, key=key)

@@ -13,8 +13,9 @@ from django.db import transaction
 
 from search.encoder import ClipEncoder, get_encoder
 from search.imagefiles import InvalidImage, load_image
-from search.models import ImageSource, Job, JobItem, JobItemState, JobKind
+from search.models import ImageSource, Job, JobItem, JobItemState, JobKind, JobState
 from search.selectors import InvalidQuery
+from search.services.captions import captions_queue
 from search.services.images import ingest_decode_side
 from search.services.jobs import (
     FINISHED_STATES,
@@ -38,6 +39,8 @@ MAX_QUERY_LENGTH = 200
 # Some results always fail (gone, refused, not images): ask for more candidates than images wanted.
 CANDIDATE_FACTOR = 2
 CANDIDATE_EXTRA = 10
+# Downloads per step: at most this many rounds of WEB_FETCH_CONCURRENCY, so a step stays within a few timeouts.
+ROUNDS_PER_STEP = 4
 
 
 def fetch_job_create(
@@ -69,7 +72,18 @@ def _enqueue(job: Job) -> None:
 def fetch_job_run(
     job_id: int, *, encoder: ClipEncoder | None = None, limits: DownloadLimits | None = None, task_id: str = ""
 ) -> Job:
-    """Run (or resume) a fetch job until nothing is pending or it is cancelled: find candidates once, then fetch."""
+    """Run (or resume) a fetch job in this process until nothing is pending or it is cancelled."""
+    while (job := fetch_job_step(job_id, encoder=encoder, limits=limits, task_id=task_id)).state == JobState.RUNNING:
+        pass
+    return job
+
+
+def fetch_job_step(
+    job_id: int, *, encoder: ClipEncoder | None = None, limits: DownloadLimits | None = None, task_id: str = ""
+) -> Job:
+    """One round of a fetch job: find the candidates (first round only), then download, check and store the next
+    chunk. Returns the job: still running while items are pending, so a worker queues the next round as a task of
+    its own and no task runs longer than a few download timeouts."""
     job = job_mark_running(Job.objects.get(pk=job_id), task_id=task_id)
     if job.state in FINISHED_STATES:
         return job
@@ -81,12 +95,9 @@ def fetch_job_run(
     encoder = encoder or get_encoder()
     ensure_hnsw_index(encoder.model_key, encoder.dim)
     limits = limits or DownloadLimits.from_settings()
-    added: list[int] = []
-    while not job_cancelled(job) and (chunk := _next_chunk(job, limits)):
-        added += _fetch_chunk(job, chunk, encoder, limits)
-    job = job_finish_if_done(job)
-    captions_hook(added)
-    return job
+    if not job_cancelled(job) and (chunk := _next_chunk(job, limits)):
+        captions_queue(_fetch_chunk(job, chunk, encoder, limits))
+    return job_finish_if_done(job)
 
 
 def _find_candidates(job: Job) -> None:
@@ -106,7 +117,7 @@ def _next_chunk(job: Job, limits: DownloadLimits) -> list[JobItem]:
         for item in pending:
             job_item_finish(job, item, JobItemState.SKIPPED, reason="not needed: enough images indexed")
         return []
-    return list(pending[: max(missing, limits.concurrency)])
+    return list(pending[: min(max(missing, limits.concurrency), limits.concurrency * ROUNDS_PER_STEP)])
 
 
 def _fetch_chunk(job: Job, chunk: list[JobItem], encoder: ClipEncoder, limits: DownloadLimits) -> list[int]:
@@ -148,11 +159,3 @@ def _entry(job: Job, item: JobItem, loaded) -> ItemImage:
 def _name_from_url(url: str, extension: str) -> str:
     name = PurePosixPath(unquote(urlsplit(url).path)).name
     return (name or f"web-image.{extension}")[:255]
-
-
-def captions_hook(image_ids: list[int]) -> None:
-    """Caption newly fetched images in the background (when captioning is on)."""
-    from search.services.captions import captions_queue
-
-    if image_ids:
-        captions_queue(image_ids)

@@ -1,0 +1,111 @@
+"""The served stack, started from the Procfile's own commands: one process per line, each on its own.
+
+`make run` starts the Procfile with honcho, which stops everything when one process ends. The served-system tests
+(tests/system) and the HTTP load benchmark need the same commands with a difference: each process can be killed,
+inspected and restarted alone, as a supervisor (systemd, Kubernetes) would restart it in production.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def procfile_commands(path: Path = ROOT / "Procfile") -> dict[str, str]:
+    """{name: shell command} for each `name: command` line of a Procfile."""
+    commands = {}
+    for line in path.read_text().splitlines():
+        name, separator, command = line.partition(":")
+        if line.strip() and not line.lstrip().startswith("#") and separator:
+            commands[name.strip()] = command.strip()
+    return commands
+
+
+@dataclass
+class Stack:
+    """The Procfile's processes, started with `env` from `cwd`, their output in log_dir/<name>.log."""
+
+    env: dict[str, str]
+    log_dir: Path
+    cwd: Path = ROOT
+    commands: dict[str, str] = field(default_factory=procfile_commands)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _logs: dict[str, IO] = field(default_factory=dict)
+
+    def start(self, *names: str) -> None:
+        for name in names or tuple(self.commands):
+            self._logs[name] = (self.log_dir / f"{name}.log").open("a")
+            # A shell expands ${VAR:-default} like honcho does; exec makes the command the process we signal.
+            self.processes[name] = subprocess.Popen(
+                ["bash", "-c", f"exec {self.commands[name]}"],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=self._logs[name],
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stopping it stops its children too
+            )
+
+    def pid(self, name: str) -> int:
+        return self.processes[name].pid
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to the process alone (not its children): kill -9 of a main process, as a crash would."""
+        os.kill(self.pid(name), sig)
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            self.processes[name].wait(timeout=30)
+
+    def restart(self, name: str) -> None:
+        self.stop(name)
+        self.start(name)
+
+    def stop(self, *names: str, timeout: float = 20.0) -> None:
+        """Stop the processes (all by default) and everything they started, gracefully, then by force."""
+        for name in names or tuple(self.processes):
+            process = self.processes.pop(name)
+            _signal_group(process, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait(timeout=10)
+            _signal_group(process, signal.SIGKILL)  # children a killed main process left behind
+            self._logs.pop(name).close()
+
+    def log(self, name: str) -> str:
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def wait_until_healthy(url: str, *, timeout: float = 120.0, processes: dict | None = None) -> None:
+    """Wait until `url` (a health endpoint) answers 200; fail early if one of `processes` exits."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        for name, process in (processes or {}).items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as error:
+            last = f"HTTP {error.code}"
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            last = str(error)
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} was not healthy within {timeout:.0f} s ({last})")
