@@ -7,6 +7,7 @@ inspected and restarted alone, as a supervisor (systemd, Kubernetes) would resta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,10 +86,8 @@ class Stack:
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the group is gone already
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def wait_until_healthy(url: str, *, timeout: float = 120.0, processes: dict | None = None) -> None:
