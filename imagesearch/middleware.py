@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
@@ -13,13 +14,26 @@ class RequestSizeLimitMiddleware:
 
     Django checks form fields and JSON against DATA_UPLOAD_MAX_MEMORY_SIZE, but streams uploaded files to disk
     whatever their size; without this, a client could make the server read and store any amount before a view
-    looked at the file.
+    looked at the file. Both sync and async, so the ASGI server's middleware chain never changes threads here.
     """
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self.refusal(request) or self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        return self.refusal(request) or await self.get_response(request)
+
+    def refusal(self, request: HttpRequest) -> HttpResponse | None:
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -27,4 +41,4 @@ class RequestSizeLimitMiddleware:
         if declared > settings.REQUEST_MAX_BYTES:
             limit_mb = settings.REQUEST_MAX_BYTES / (1024 * 1024)
             return error_response(request, 413, f"The request is {declared:,} bytes; the limit is {limit_mb:.1f} MB.")
-        return self.get_response(request)
+        return None

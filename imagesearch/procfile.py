@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -108,3 +110,71 @@ def wait_until_healthy(url: str, *, timeout: float = 120.0, processes: dict | No
             last = str(error)
         time.sleep(0.5)
     raise RuntimeError(f"{url} was not healthy within {timeout:.0f} s ({last})")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def isolated_environment(var_dir: Path, port: int, **settings: str) -> dict[str, str]:
+    """An environment for a stack of its own in `var_dir`: its own embedded PostgreSQL and Redis, no .env read,
+    DEBUG off, served on 127.0.0.1:`port`; `settings` add to it or replace its values."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "IMAGESEARCH_ENV_FILE": str(var_dir / "no.env"),  # nothing from a developer's .env
+        "IMAGESEARCH_VAR_DIR": str(var_dir),
+        "SECRET_KEY": "isolated-stack-secret-key-not-for-production-0123456789",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "CAPTION_MODEL": "",
+        "LLM_MODEL": "",
+        **settings,
+    }
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    """Run a management command the way an operator would, with `env`; its output (a failure raises, with it)."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def prepare(env: dict[str, str], var_dir: Path, *, demo_images: int, username: str, password: str) -> str:
+    """What `make run` does before serving (migrate, collectstatic, a demo collection), then a user; its API key.
+
+    For a stack in a folder of its own (IMAGESEARCH_VAR_DIR in `env`): the served-system tests and the HTTP
+    load benchmark.
+    """
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    demo = var_dir / "demo"
+    manage(env, "make_benchmark", str(demo), "--train", "0", "--test", str(demo_images), "--seed", "7")
+    manage(env, "ingest", str(demo / "images"))
+    manage(env, "import_captions", str(demo))
+    script = (
+        "from django.contrib.auth.models import User; from accounts.tokens import token_create; "
+        f"user = User.objects.create_user({username!r}, password={password!r}); "
+        "print(token_create(user=user, name='served stack').key)"
+    )
+    return manage(env, "shell", "-c", script).strip().splitlines()[-1]
+
+
+def stop_embedded_servers(env: dict[str, str], var_dir: Path) -> None:
+    """Stop the embedded PostgreSQL and Redis a stack in `var_dir` started."""
+    script = (
+        "from pathlib import Path; from imagesearch.embedded_postgres import stop_embedded_server; "
+        "from imagesearch.redis_server import stop_embedded_redis; "
+        f"stop_embedded_server(Path({str(var_dir / 'pgdata')!r})); "
+        f"stop_embedded_redis(Path({str(var_dir / 'redis')!r}))"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, timeout=60, check=False)

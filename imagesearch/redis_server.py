@@ -85,7 +85,7 @@ def redis_settings(url: str) -> dict:
             }
         },
         "CACHES": {
-            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "is"}
+            "default": {"BACKEND": "imagesearch.cache.SharedPoolRedisCache", "LOCATION": url, "KEY_PREFIX": "is"}
         },
     }
 

@@ -48,7 +48,7 @@ class ImageQuerySet(models.QuerySet):
         """
         if halfvec is None:
             halfvec = settings.SEARCH_HALFVEC
-        images = self.embedded_with(model_key).defer("embedding")
+        images = self.embedded_with(model_key).defer("embedding", "caption_embedding")
         return images._nearest_by("embedding", vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=halfvec)
 
     def caption_embedded_with(self, model_key: str) -> ImageQuerySet:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from search.encoder import ClipEncoder, get_encoder
@@ -161,14 +163,27 @@ def to_hit(image: Image, score: float) -> SearchHit:
     return SearchHit(
         id=image.id,
         score=round(float(score), 6),
-        thumbnail_url=reverse("search:thumbnail", args=[image.id]),
-        url=reverse("search:original", args=[image.id]),
+        thumbnail_url=image_url(image.id, "thumbnail"),
+        url=image_url(image.id, "original"),
         caption=image.caption,
         category=image.category,
         width=image.width,
         height=image.height,
         original_name=image.original_name,
     )
+
+
+def image_url(image_id: int, view: str) -> str:
+    """The URL of an image's `view` ("thumbnail" or "original"): reverse() once per process, not once per hit."""
+    return _image_url_pattern(view).replace("0", str(image_id), 1)
+
+
+@functools.cache
+def _image_url_pattern(view: str) -> str:
+    pattern = reverse(f"search:{view}", args=[0])
+    if pattern.count("0") != 1:  # the id is found by its digit: the rest of the URL must hold none
+        raise ImproperlyConfigured(f"the URL of search:{view} ({pattern}) must not contain the digit 0")
+    return pattern
 
 
 @dataclass(frozen=True)

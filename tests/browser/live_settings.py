@@ -9,4 +9,4 @@ from imagesearch.settings import DATABASES
 DATABASES["default"]["NAME"] = os.environ["LIVE_TEST_DATABASE"]
 DATABASES["default"]["HOST"] = os.environ["LIVE_DATABASE_HOST"]
 # Static files straight from static/ (no collectstatic in a test run).
-WHITENOISE_USE_FINDERS = True
+SERVESTATIC_USE_FINDERS = True

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from imagesearch.procfile import Stack, wait_until_healthy
-from tests.system.stack import SHIPPED_CHECKPOINT, System, environment, free_port, set_up, stop_servers
+from imagesearch.procfile import Stack, free_port, wait_until_healthy
+from tests.system.stack import SHIPPED_CHECKPOINT, System, environment, set_up, stop_servers
 
 
 def pytest_collection_modifyitems(items):
