@@ -3,16 +3,17 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagesearch.settings")
 
-django_application = get_asgi_application()
+from django.conf import settings
+
+from imagesearch.concurrency import bounded_asgi_application
+
+django_application = bounded_asgi_application(settings.WEB_REQUESTS_PER_WORKER)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (these need Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from imagesearch.embedded import start_embedded_services  # noqa: E402
 from search.encoder import preload_encoder  # noqa: E402

@@ -273,6 +273,9 @@ DOWNLOAD_ZIP_MAX_IMAGES = env_int("DOWNLOAD_ZIP_MAX_IMAGES", 50, minimum=1, maxi
 # in a thread of its own, but the encoder takes one forward pass at a time per process: processes are what use the
 # cores. Default: one per core, at least two (a process restarting never leaves the site without one).
 WEB_WORKERS = env_int("WEB_WORKERS", 0, minimum=0, maximum=64)
+# HTTP requests one web process works on at once (middleware and view); more wait in line on the event loop
+# (imagesearch/concurrency.py). Two measured best on 2 cores (docs/benchmarks.md).
+WEB_REQUESTS_PER_WORKER = env_int("WEB_REQUESTS_PER_WORKER", 2, minimum=1, maximum=1000)
 WEB_HOST = env_str("HOST", "127.0.0.1")
 WEB_PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 # Load and warm the encoder when a process starts (web workers, Celery worker processes), not on its first request.

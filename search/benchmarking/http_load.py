@@ -13,6 +13,7 @@ import itertools
 import random
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ HIT_QUERIES = ("a large red circle", "a small blue square", "a green triangle on
 @dataclass(frozen=True)
 class LoadResult:
     processes: int
+    in_flight: int | None  # WEB_REQUESTS_PER_WORKER (None: the setting's default)
     mode: str  # "miss" | "hit"
     clients: int
     seconds: float
@@ -66,14 +68,20 @@ class PreparedStack:
     token: str
 
     @contextmanager
-    def web(self, workers: int) -> Iterator[Target]:
+    def web(self, workers: int, requests_per_worker: int | None = None) -> Iterator[Target]:
         """The Procfile's web command with `workers` processes, until the block ends."""
         self.stack.env["WEB_WORKERS"] = str(workers)
+        self.stack.env.pop("WEB_REQUESTS_PER_WORKER", None)
+        if requests_per_worker is not None:
+            self.stack.env["WEB_REQUESTS_PER_WORKER"] = str(requests_per_worker)
         self.stack.start("web")
         try:
             url = f"http://127.0.0.1:{self.port}"
             wait_until_healthy(f"{url}/api/health/", processes=self.stack.processes)
-            yield Target(url, self.token)
+            target = Target(url, self.token)
+            # A fresh process's first requests pay for lazy set-up (pools, caches, code paths): not measured.
+            run_load(target, processes=workers, in_flight=requests_per_worker, mode="miss", clients=8, seconds=3)
+            yield target
         finally:
             self.stack.stop("web")
 
@@ -101,12 +109,14 @@ def prepared_stack(*, model: str, pretrained: str, images: int) -> Iterator[Prep
             stop_embedded_servers(env, folder)
 
 
-def run_load(target: Target, *, processes: int, mode: str, clients: int, seconds: float) -> LoadResult:
+def run_load(
+    target: Target, *, processes: int, in_flight: int | None, mode: str, clients: int, seconds: float
+) -> LoadResult:
     """`clients` closed-loop clients on POST /api/search/ for `seconds`."""
-    return asyncio.run(_load(target, processes, mode, clients, seconds))
+    return asyncio.run(_load(target, (processes, in_flight), mode, clients, seconds))
 
 
-async def _load(target: Target, processes: int, mode: str, clients: int, seconds: float) -> LoadResult:
+async def _load(target: Target, setup: tuple, mode: str, clients: int, seconds: float) -> LoadResult:
     headers = {"Authorization": f"Token {target.token}"}
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
@@ -133,7 +143,7 @@ async def _load(target: Target, processes: int, mode: str, clients: int, seconds
         elapsed = time.monotonic() - started
     points = percentiles(latencies) if latencies else {"p50": 0.0, "p95": 0.0, "p99": 0.0}
     return LoadResult(
-        processes, mode, clients, elapsed, len(latencies), errors, points["p50"], points["p95"], points["p99"]
+        *setup, mode, clients, elapsed, len(latencies), errors, points["p50"], points["p95"], points["p99"]
     )
 
 
@@ -150,5 +160,7 @@ def _queries(mode: str) -> Iterator[str]:
     if mode == "hit":
         return itertools.cycle(HIT_QUERIES)
     rng = random.Random(7)
-    # Never the same text twice: three words and a counter, so every request misses both caches.
-    return (f"{' '.join(rng.sample(WORDS, 3))} number {n}" for n in itertools.count())
+    run = uuid.uuid4().hex[:8]
+    # Never the same text twice, in this run or an earlier one (the text-vector cache keeps texts for a day): three
+    # words, a counter and the run's own mark, so every request misses both caches.
+    return (f"{' '.join(rng.sample(WORDS, 3))} number {n} {run}" for n in itertools.count())

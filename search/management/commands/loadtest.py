@@ -19,6 +19,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--clients", default="1,8,32,64", help="comma-separated client counts")
         parser.add_argument("--processes", default="1,2", help="comma-separated web worker process counts")
+        parser.add_argument(
+            "--in-flight",
+            default="",
+            help="comma-separated WEB_REQUESTS_PER_WORKER values to compare (default: the setting)",
+        )
         parser.add_argument("--seconds", type=float, default=15.0, help="duration of each measurement")
         parser.add_argument("--images", type=int, default=400, help="demo images in the collection")
         parser.add_argument("--clip-model", default=settings.CLIP_MODEL)
@@ -28,37 +33,45 @@ class Command(BaseCommand):
         try:
             clients = [int(n) for n in options["clients"].split(",")]
             processes = [int(n) for n in options["processes"].split(",")]
+            limits = [int(n) for n in options["in_flight"].split(",")] if options["in_flight"] else [None]
         except ValueError:
             raise CommandError("--clients and --processes are comma-separated numbers") from None
         results: list[LoadResult] = []
-        self.stdout.write("| processes | cache | clients | requests/s | p50 ms | p95 ms | p99 ms | errors |")
-        self.stdout.write("|---:|---|---:|---:|---:|---:|---:|---:|")
+        self.stdout.write(
+            "| processes | in flight | cache | clients | requests/s | p50 ms | p95 ms | p99 ms | errors |"
+        )
+        self.stdout.write("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
         model, pretrained = options["clip_model"], options["clip_pretrained"]
         with prepared_stack(model=model, pretrained=pretrained, images=options["images"]) as prepared:
             for workers in processes:
-                with prepared.web(workers) as target:
-                    for mode in ("miss", "hit"):
-                        for count in clients:
-                            result = run_load(
-                                target, processes=workers, mode=mode, clients=count, seconds=options["seconds"]
-                            )
-                            results.append(result)
-                            self.stdout.write(_row(result))
+                for limit in limits:
+                    with prepared.web(workers, limit) as target:
+                        for mode in ("miss", "hit"):
+                            for count in clients:
+                                result = run_load(
+                                    target,
+                                    processes=workers,
+                                    in_flight=limit,
+                                    mode=mode,
+                                    clients=count,
+                                    seconds=options["seconds"],
+                                )
+                                results.append(result)
+                                self.stdout.write(_row(result))
         self.stdout.write("")
         for line in summary(results):
             self.stdout.write(line)
 
 
 def _row(r: LoadResult) -> str:
-    return (
-        f"| {r.processes} | {r.mode} | {r.clients} | {r.per_second:.1f} | {r.p50:.1f} | {r.p95:.1f} | {r.p99:.1f} "
-        f"| {r.errors} |"
-    )
+    cells = [r.processes, r.in_flight or "default", r.mode, r.clients, f"{r.per_second:.1f}"]
+    cells += [f"{r.p50:.1f}", f"{r.p95:.1f}", f"{r.p99:.1f}", r.errors]
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
 def summary(results: list[LoadResult]) -> list[str]:
     """The issue's targets, as ratios from this run."""
-    by = {(r.processes, r.mode, r.clients): r for r in results}
+    by = {(r.processes, r.mode, r.clients): r for r in results if r.in_flight == results[0].in_flight}
     lines = []
     errors = sum(r.errors for r in results)
     lines.append(f"errors over the whole run: {errors}")
