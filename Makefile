@@ -29,7 +29,7 @@ demo: setup
 	@if [ "$$($(PY) manage.py shell -c 'from search.models import Image; print(Image.objects.exists())' 2>/dev/null | tail -n1)" = "True" ]; then \
 		echo "The collection is not empty: no demo images added."; \
 	else \
-		$(PY) manage.py make_benchmark var/demo --train 0 --test 400 --seed 7 && \
+		$(PY) manage.py make_dataset var/demo --train 0 --test 400 --seed 7 && \
 		$(PY) manage.py ingest var/demo/images && \
 		$(PY) manage.py import_captions var/demo; \
 	fi

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from accounts.tokens import token_authenticate
+from accounts.services import token_authenticate
 
 KEYWORDS = {"token", "bearer"}
 

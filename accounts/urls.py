@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import token_views, views
+from accounts import views
 
 app_name = "accounts"
 
@@ -21,7 +21,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
         name="password_change_done",
     ),
-    path("tokens/", token_views.tokens, name="tokens"),
-    path("tokens/new/", token_views.token_create_view, name="token_create"),
-    path("tokens/<int:token_id>/revoke/", token_views.token_revoke_view, name="token_revoke"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/new/", views.token_create_view, name="token_create"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke_view, name="token_revoke"),
 ]

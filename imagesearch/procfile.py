@@ -158,11 +158,11 @@ def prepare(env: dict[str, str], var_dir: Path, *, demo_images: int, username: s
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput", "--verbosity", "0")
     demo = var_dir / "demo"
-    manage(env, "make_benchmark", str(demo), "--train", "0", "--test", str(demo_images), "--seed", "7")
+    manage(env, "make_dataset", str(demo), "--train", "0", "--test", str(demo_images), "--seed", "7")
     manage(env, "ingest", str(demo / "images"))
     manage(env, "import_captions", str(demo))
     script = (
-        "from django.contrib.auth.models import User; from accounts.tokens import token_create; "
+        "from django.contrib.auth.models import User; from accounts.services import token_create; "
         f"user = User.objects.create_user({username!r}, password={password!r}); "
         "print(token_create(user=user, name='served stack').key)"
     )

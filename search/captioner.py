@@ -15,6 +15,8 @@ from pathlib import Path
 import torch
 from PIL import Image as PILImage
 
+from search.model_loader import ProcessModel
+
 logger = logging.getLogger(__name__)
 
 
@@ -68,30 +70,6 @@ def model_key_for(name_or_path: str) -> str:
     return f"{path.name}@{digest.hexdigest()[:12]}"
 
 
-_captioner: Captioner | None = None
-_captioner_lock = threading.Lock()
-
-
-def get_captioner() -> Captioner:
-    """The process's captioner: built from settings and warmed on first use, then kept for the process's life."""
-    global _captioner
-    if _captioner is None:
-        with _captioner_lock:
-            if _captioner is None:
-                captioner = _build_from_settings()
-                captioner.warm_up()
-                logger.info("Captioner ready: %s on %s", captioner.model_key, captioner.device)
-                _captioner = captioner
-    return _captioner
-
-
-def reset_captioner() -> None:
-    """Forget the loaded captioner (after CAPTION_MODEL changes, e.g. in tests)."""
-    global _captioner
-    with _captioner_lock:
-        _captioner = None
-
-
 def _build_from_settings() -> Captioner:
     from django.conf import settings
 
@@ -101,3 +79,22 @@ def _build_from_settings() -> Captioner:
         batch_size=settings.CAPTION_BATCH_SIZE,
         max_tokens=settings.CAPTION_MAX_TOKENS,
     )
+
+
+# Only processes that caption (a Celery worker, `manage.py caption`) ever load it, on their first batch.
+process_captioner: ProcessModel[Captioner] = ProcessModel(
+    _build_from_settings,
+    warm=Captioner.warm_up,
+    describe=lambda captioner: f"Captioner {captioner.model_key} on {captioner.device}",
+    warm_on_first_use=True,
+)
+
+
+def get_captioner() -> Captioner:
+    """The process's captioner: built from settings and warmed on first use, then kept for the process's life."""
+    return process_captioner.get()
+
+
+def reset_captioner() -> None:
+    """Forget the loaded captioner (after CAPTION_MODEL changes, e.g. in tests)."""
+    process_captioner.reset()

@@ -34,14 +34,14 @@ from django.conf import settings
 from search.errors import InvalidQuery
 from search.models import Job, QueryImage, SearchSession, SearchTurn
 from search.pushes import job_group, session_group
-from search.selectors_sessions import session_get_for_user
-from search.services.jobs import job_get_for_user, job_snapshot
-from search.services.sessions import turn_create, turn_hits
+from search.selectors.jobs import job_get_for_user, job_snapshot
+from search.selectors.sessions import session_get_for_user, turn_hits, turn_to_refine
+from search.services.sessions import turn_create
 from search.untrusted import load_json
+from search.views.sessions import turn_fragments
 
 TURN_FIELDS = {"type", "key", "parent", "feedback", "text", "relevant", "not_relevant", "more_like", "show_judged"}
 TURN_FIELDS |= {"k", "weights", "image_weight"}
-KEY_LENGTH = 64
 
 
 class JsonConsumer(AsyncJsonWebsocketConsumer):
@@ -135,14 +135,13 @@ class SessionConsumer(JsonConsumer):
     async def _turn(self, content: dict) -> None:
         key = content.get("key") or ""
         try:
-            _check_key(key)
             unknown = sorted(set(content) - TURN_FIELDS)
             if unknown:
                 names = ", ".join(name[:40] for name in unknown[:5])
                 raise InvalidQuery(f"Unknown field(s): {names}.", field="message")
             reply = await database_sync_to_async(self._create_turn)(content, key)
         except InvalidQuery as error:
-            await self.send_error(error.message, field=error.field, key=key)
+            await self.send_error(error.message, field=error.field, key=key if isinstance(key, str) else "")
             return
         await self.send_json(reply)
 
@@ -153,8 +152,6 @@ class SessionConsumer(JsonConsumer):
         return {"type": "turn", "key": key, **_turn_payload(session, turn)}
 
     def _state(self, shown_turn_id) -> dict:
-        from search.views import turn_fragments  # the page's own templates, so both paths render alike
-
         session = SearchSession.objects.get(pk=self.target.pk)
         latest = session.turns.order_by("-position").first()
         shown = session.turns.filter(pk=shown_turn_id).first() if isinstance(shown_turn_id, int) else None
@@ -199,8 +196,7 @@ class JobConsumer(JsonConsumer):
 
 
 def _turn_payload(session: SearchSession, turn: SearchTurn) -> dict:
-    from search.views import turn_fragments  # the page's own templates, so both paths render alike
-
+    # The page's own templates (turn_fragments), so a turn looks the same however it reached the page.
     return {
         "turn": {"id": turn.pk, "position": turn.position, "kind": turn.kind, "query_text": turn.query_text},
         "hits": [{"id": hit.id, "score": hit.score} for hit in turn_hits(turn)],
@@ -215,50 +211,22 @@ def _rewrite_event(turn: SearchTurn) -> dict | None:
     return {"type": "rewrite", "turn_id": turn.pk, "position": turn.position, **turn.rewrite}
 
 
-def _check_key(key) -> None:
-    if not isinstance(key, str) or len(key) > KEY_LENGTH or not all(c.isalnum() or c in "-_" for c in key):
-        raise InvalidQuery(f"key must be up to {KEY_LENGTH} letters, digits, - or _.", field="key")
-
-
-def _parent(session: SearchSession, parent_id):
-    if parent_id is None:
-        return None
-    if isinstance(parent_id, bool) or not isinstance(parent_id, int):
+def _parent(session: SearchSession, parent_id) -> SearchTurn | None:
+    if parent_id is not None and (isinstance(parent_id, bool) or not isinstance(parent_id, int)):
         raise InvalidQuery("parent must be a turn id.", field="parent")
-    parent = session.turns.filter(pk=parent_id).first()
-    if parent is None:
-        raise InvalidQuery("That turn is not part of this session.", field="parent")
-    return parent
+    return turn_to_refine(session=session, turn_id=parent_id)
 
 
 def _turn_options(content: dict) -> dict:
-    options = {
-        "feedback": _string(content, "feedback"),
-        "text": _string(content, "text"),
-        "relevant_ids": _list(content, "relevant"),
-        "not_relevant_ids": _list(content, "not_relevant"),
+    """The message's fields under turn_create's names; their values are checked there (search.query.TurnRequest)."""
+    return {
+        "feedback": content.get("feedback") or "",
+        "text": content.get("text") or "",
+        "relevant_ids": content.get("relevant") or (),
+        "not_relevant_ids": content.get("not_relevant") or (),
         "more_like_image_id": content.get("more_like"),
         "show_judged": content.get("show_judged") is True,
         "top_k": content.get("k") or settings.SEARCH_DEFAULT_TOP_K,
         "weights": content.get("weights") or None,
+        "image_weight": content.get("image_weight"),
     }
-    image_weight = content.get("image_weight")
-    if image_weight is not None and (isinstance(image_weight, bool) or not isinstance(image_weight, int | float)):
-        raise InvalidQuery("image_weight must be a number.", field="image_weight")
-    if options["weights"] is not None and not isinstance(options["weights"], dict):
-        raise InvalidQuery("weights must be an object of numbers.", field="weights")
-    return {**options, "image_weight": image_weight}
-
-
-def _string(content: dict, name: str) -> str:
-    value = content.get(name) or ""
-    if not isinstance(value, str):
-        raise InvalidQuery(f"{name} must be a string.", field=name)
-    return value
-
-
-def _list(content: dict, name: str) -> list:
-    value = content.get(name) or []
-    if not isinstance(value, list):
-        raise InvalidQuery(f"{name} must be a list of image ids.", field=name)
-    return value

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image as PILImage
 
+from search.model_loader import ProcessModel
 from search.workpool import parallel_map
 
 logger = logging.getLogger(__name__)
@@ -65,18 +66,7 @@ class ClipEncoder:
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.model_key = f"{model_name}:{pretrained_tag(pretrained)}"
-        if pretrained.strip().lower() in RANDOM_WEIGHTS:
-            # Random weights are for tests and timings only; a fixed seed keeps their vectors reproducible.
-            torch.manual_seed(0)
-            pretrained = None
-        try:
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                model_name, pretrained=pretrained, device=device
-            )
-        except RuntimeError as error:
-            raise EncoderUnavailable(model_name, pretrained, error) from error
-        model = model.eval()
-        self.preprocess = preprocess
+        model, self.preprocess = _load_open_clip(model_name, pretrained, device)
         self.tokenizer = open_clip.get_tokenizer(model_name)
         # One forward pass at a time: torch already uses every core inside one, and a lock keeps requests from
         # oversubscribing the CPU or interleaving on a GPU stream.
@@ -85,16 +75,7 @@ class ClipEncoder:
         # A one-query forward pass is too small to share: on a busy 2-core machine two torch threads waiting on
         # each other made it 10x slower than one (docs/benchmarks.md). 0 keeps the process's thread count.
         self.text_threads = text_threads
-        # Query texts through an int8 copy of the text tower, quantized from the float32 weights: one query reads
-        # every weight once, so a quarter of the bytes is about 3x faster on CPU; vectors within cosine 0.998 of
-        # float32 (docs/benchmarks.md). Only queries take it: image and caption vectors, which are stored, keep the
-        # model's own precision (encode_captions).
-        int8_tower: torch.nn.Module | None = None
-        if text_int8:
-            if _supports_truncated_text(model):
-                int8_tower = quantized_text_tower(model)
-            else:
-                logger.warning("CLIP_TEXT_INT8 ignored: %s has no text tower it can quantize", model_name)
+        int8_tower = _query_text_tower(model, model_name) if text_int8 else None
         # bfloat16 weights run the towers on the CPU's bf16 matrix units (AMX, AVX512-BF16): ViT-B-32 embeds
         # images 3x faster, vectors within cosine 0.9999 of float32 (docs/benchmarks.md). The difference is far
         # below what separates search results, so vectors of either precision share one model key and collection.
@@ -180,6 +161,30 @@ class ClipEncoder:
         with self._lock, torch.inference_mode():
             features = self.model.encode_image(batch.to(self.device, self.dtype))
         return _normalised_numpy(features)
+
+
+def _load_open_clip(model_name: str, pretrained: str, device: str):
+    """The open_clip model (in eval mode) and its image preprocessing; EncoderUnavailable if the weights are not."""
+    if pretrained.strip().lower() in RANDOM_WEIGHTS:
+        # Random weights are for tests and timings only; a fixed seed keeps their vectors reproducible.
+        torch.manual_seed(0)
+        pretrained = None
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained, device=device)
+    except RuntimeError as error:
+        raise EncoderUnavailable(model_name, pretrained, error) from error
+    return model.eval(), preprocess
+
+
+def _query_text_tower(model: open_clip.CLIP, model_name: str) -> torch.nn.Module | None:
+    """Query texts go through an int8 copy of the text tower, quantized from the float32 weights: one query reads
+    every weight once, so a quarter of the bytes is about 3x faster on CPU; vectors within cosine 0.998 of float32
+    (docs/benchmarks.md). Only queries take it: image and caption vectors, which are stored, keep the model's own
+    precision (encode_captions)."""
+    if _supports_truncated_text(model):
+        return quantized_text_tower(model)
+    logger.warning("CLIP_TEXT_INT8 ignored: %s has no text tower it can quantize", model_name)
+    return None
 
 
 class TextVectorCache:
@@ -381,30 +386,6 @@ def pretrained_tag(pretrained: str) -> str:
     return pretrained
 
 
-_encoder: ClipEncoder | None = None
-_encoder_lock = threading.Lock()
-
-
-def get_encoder() -> ClipEncoder:
-    """The process's encoder, built from settings on first use and kept for the life of the process."""
-    global _encoder
-    if _encoder is None:
-        with _encoder_lock:
-            if _encoder is None:
-                _encoder = _build_from_settings()
-    return _encoder
-
-
-def preload_encoder() -> ClipEncoder:
-    """Load and warm the encoder now (server and worker start-up), not on the first request."""
-    encoder = get_encoder()
-    encoder.warm_up()
-    logger.info(
-        "CLIP encoder ready: %s on %s (dim %d, %s)", encoder.model_key, encoder.device, encoder.dim, encoder.precision
-    )
-    return encoder
-
-
 def _build_from_settings() -> ClipEncoder:
     from django.conf import settings
 
@@ -420,3 +401,22 @@ def _build_from_settings() -> ClipEncoder:
         text_int8=settings.CLIP_TEXT_INT8,
         precision=settings.CLIP_PRECISION,
     )
+
+
+def _describe(encoder: ClipEncoder) -> str:
+    return f"CLIP encoder {encoder.model_key} on {encoder.device} (dim {encoder.dim}, {encoder.precision})"
+
+
+process_encoder: ProcessModel[ClipEncoder] = ProcessModel(
+    _build_from_settings, warm=ClipEncoder.warm_up, describe=_describe
+)
+
+
+def get_encoder() -> ClipEncoder:
+    """The process's encoder, built from settings on first use and kept for the life of the process."""
+    return process_encoder.get()
+
+
+def preload_encoder() -> ClipEncoder:
+    """Load and warm the encoder now (server and worker start-up), not on the first request."""
+    return process_encoder.preload()

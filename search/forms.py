@@ -2,7 +2,8 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 
-from search.selectors import MAX_TEXT_LENGTH, MAX_TOP_K
+from search.files import DOWNLOAD_FORMATS
+from search.query import MAX_TEXT_LENGTH, MAX_TOP_K
 from search.services.fetch import MAX_QUERY_LENGTH
 
 
@@ -79,11 +80,11 @@ class RenameForm(forms.Form):
     title = forms.CharField(max_length=200, required=False)
 
 
-DOWNLOAD_FORMATS = (("original", "Original file"), ("jpeg", "JPEG"))
+FORMAT_LABELS = {"original": "Original file", "jpeg": "JPEG"}
 
 
 class DownloadForm(forms.Form):
-    format = forms.ChoiceField(choices=DOWNLOAD_FORMATS, required=False)
+    format = forms.ChoiceField(choices=[(name, FORMAT_LABELS[name]) for name in DOWNLOAD_FORMATS], required=False)
 
     def clean_format(self):
         return self.cleaned_data.get("format") or "original"

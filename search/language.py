@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 from django.conf import settings
 
+from search.model_loader import ProcessModel
+
 logger = logging.getLogger(__name__)
 
 TRANSLATE_INSTRUCTION = (
@@ -233,28 +235,26 @@ def parse_ranking(line: str, count: int) -> tuple[list[int], str]:
     return numbers + rest, explanation.strip()
 
 
-_model: LanguageModel | None = None
-_model_lock = threading.Lock()
+def _build_from_settings() -> LanguageModel:
+    return LanguageModel(
+        settings.LLM_MODEL,
+        device=settings.LLM_DEVICE,
+        max_new_tokens=settings.LLM_MAX_NEW_TOKENS,
+        max_seconds=settings.LLM_MAX_SECONDS,
+    )
+
+
+# Only the `llm` Celery worker loads it, on its first rewrite.
+process_language_model: ProcessModel[LanguageModel] = ProcessModel(
+    _build_from_settings, describe=lambda model: f"Language model {model.model_key} on {model.device}"
+)
 
 
 def get_language_model() -> LanguageModel:
     """The process's language model, built from settings on first use and kept for the life of the process."""
-    global _model
-    if _model is None:
-        with _model_lock:
-            if _model is None:
-                _model = LanguageModel(
-                    settings.LLM_MODEL,
-                    device=settings.LLM_DEVICE,
-                    max_new_tokens=settings.LLM_MAX_NEW_TOKENS,
-                    max_seconds=settings.LLM_MAX_SECONDS,
-                )
-                logger.info("Language model ready: %s on %s", _model.model_key, _model.device)
-    return _model
+    return process_language_model.get()
 
 
 def reset_language_model() -> None:
     """Forget the loaded model (after LLM_MODEL changes, e.g. in tests)."""
-    global _model
-    with _model_lock:
-        _model = None
+    process_language_model.reset()

@@ -1,4 +1,8 @@
-"""Images and their CLIP vectors. All vector-distance SQL lives in ImageQuerySet.nearest."""
+"""Images, their CLIP vectors and captions; search sessions; background jobs.
+
+All search SQL lives here as named ImageQuerySet methods: the vector queries (nearest, nearest_captions) and the
+full-text ones (text_matches), whose document expression is defined once and shared with its GIN index.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,20 @@ import numpy as np
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.db.models.functions import Cast
 from pgvector import HalfVector
 from pgvector.django import CosineDistance, HalfVectorField, VectorField
+
+TEXT_CONFIG = "english"
+
+
+def text_document() -> SearchVector:
+    """What full-text search reads of an image: its caption, file name and category. The GIN index `image_text_gin`
+    is built on this same expression, so the planner can answer a match with it."""
+    return SearchVector("caption", "original_name", "category", config=TEXT_CONFIG)
 
 
 class ImageSource(models.TextChoices):
@@ -50,6 +63,28 @@ class ImageQuerySet(models.QuerySet):
             halfvec = settings.SEARCH_HALFVEC
         images = self.embedded_with(model_key).defer("embedding", "caption_embedding")
         return images._nearest_by("embedding", vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=halfvec)
+
+    def text_matches(self, query: SearchQuery) -> ImageQuerySet:
+        """Images whose text matches the full-text `query`, best ts_rank first (the GIN index answers the match)."""
+        document = text_document()
+        return (
+            self.alias(document=document)
+            .filter(document=query)
+            .annotate(text_rank=SearchRank(document, query))
+            .order_by("-text_rank", "id")
+            .defer("embedding", "caption_embedding")
+        )
+
+    def needing_caption(self, caption_model: str, *, missing_only: bool = False) -> ImageQuerySet:
+        """Non-curated images without a caption (missing_only) or without one from this captioner."""
+        images = self.filter(caption_curated=False)
+        if missing_only:
+            return images.filter(caption="")
+        return images.filter(Q(caption="") | ~Q(caption_model=caption_model))
+
+    def needing_embedding(self, model_key: str) -> ImageQuerySet:
+        """Images whose vector is missing or was made by another model."""
+        return self.exclude(embedding_model=model_key, embedding__isnull=False)
 
     def caption_embedded_with(self, model_key: str) -> ImageQuerySet:
         return self.filter(caption_embedding_model=model_key, caption_embedding__isnull=False)
@@ -128,7 +163,7 @@ class Image(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # Full-text search over what people and captioners wrote about an image (hybrid search).
-            GinIndex(SearchVector("caption", "original_name", "category", config="english"), name="image_text_gin"),
+            GinIndex(text_document(), name="image_text_gin"),
         ]
 
     def __str__(self) -> str:
@@ -246,7 +281,14 @@ class JobState(models.TextChoices):
 
 
 class Job(models.Model):
-    """Long background work (fetch, ingest, ...) with its progress, kept in the database across worker restarts."""
+    """Long background work (fetch, ingest, ...) with its progress, kept in the database across worker restarts.
+
+    Its items (JobItem) carry the truth: the counters are recomputed from them, never incremented, and a job whose
+    work was interrupted anywhere resumes by working through the items still pending.
+    """
+
+    FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+    CANCELLABLE_STATES = frozenset({JobState.PENDING, JobState.RUNNING})
 
     kind = models.CharField(max_length=20, choices=JobKind.choices)
     state = models.CharField(max_length=20, choices=JobState.choices, default=JobState.PENDING, db_index=True)
@@ -268,6 +310,23 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED_STATES
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.state in self.CANCELLABLE_STATES
+
+    @property
+    def is_resumable(self) -> bool:
+        """Pending items can be worked on again: a running job whose worker died, or a failed one being retried."""
+        return self.state != JobState.CANCELLED
+
+    @property
+    def processed(self) -> int:
+        return self.done + self.skipped + self.failed
 
 
 class JobItemState(models.TextChoices):

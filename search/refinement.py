@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from search.selectors import InvalidQuery, normalise
+from search.errors import InvalidQuery
+from search.selectors.vector import normalise
 
 MAX_WEIGHT = 5.0
 

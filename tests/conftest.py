@@ -30,7 +30,7 @@ def pytest_configure(config):
     settings.CLIP_MODEL = TEST_CLIP_MODEL
     settings.CLIP_PRETRAINED = str(SHIPPED_CHECKPOINT) if SHIPPED_CHECKPOINT.exists() else ""
     settings.CLIP_BATCH_SIZE = 16
-    encoder_module._encoder = None
+    encoder_module.process_encoder.reset()
 
 
 @pytest.fixture(scope="session")

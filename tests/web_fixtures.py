@@ -8,8 +8,8 @@ import io
 import numpy as np
 import pytest
 
-from search.benchmark.shapes import Scene, ShapeSpec, render_scene
 from search.imagefiles import load_image
+from search.lab.datasets.shapes import Scene, ShapeSpec, render_scene
 from search.services.images import image_create
 
 PASSWORD = "a-long-test-passphrase-42"

@@ -9,8 +9,8 @@ from django.conf import settings
 from rest_framework import exceptions, serializers
 from rest_framework.views import APIView
 
+from search.api.latency import recorder
 from search.errors import InvalidQuery
-from search.latency import recorder
 from search.untrusted import load_json
 
 

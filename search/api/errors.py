@@ -18,9 +18,9 @@ from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from search.errors import InvalidQuery
 from search.imagefiles import InvalidImage
 from search.models import SearchSession, SearchTurn
-from search.selectors import InvalidQuery
 
 NON_FIELD_KEYS = {"non_field_errors", "__all__"}
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import mimetypes
-from pathlib import PurePath
-
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -17,10 +14,11 @@ from rest_framework.response import Response
 
 from search.api import examples
 from search.api.common import StrictSerializer, TimedApiView
-from search.imagefiles import InvalidImage
+from search.files import DOWNLOAD_FORMATS, download_response
 from search.models import Image, ImageSource
-from search.selectors_images import ImageFilters, image_get, image_jpeg_bytes, image_list
-from search.services.image_edit import image_update
+from search.selectors.images import ImageFilters, image_get, image_list
+from search.selectors.vector import image_url
+from search.services.curation import image_update
 from search.services.images import image_delete
 
 DOWNLOAD_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"]
@@ -63,7 +61,7 @@ class ImageOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def get_thumbnail_url(self, image: Image) -> str:
-        return reverse("search:thumbnail", args=[image.id])
+        return image_url(image.id, "thumbnail")
 
     def get_url(self, image: Image) -> str:
         return reverse("api:image_download", args=[image.id])
@@ -143,7 +141,7 @@ class ImageDownloadApi(TimedApiView):
     """The image file: `format=original` (default) as stored, or `format=jpeg` re-encoded."""
 
     class QuerySerializer(StrictSerializer):
-        format = serializers.ChoiceField(choices=["original", "jpeg"], default="original", required=False)
+        format = serializers.ChoiceField(choices=DOWNLOAD_FORMATS, default="original", required=False)
 
     @extend_schema(
         parameters=[QuerySerializer],
@@ -153,23 +151,7 @@ class ImageDownloadApi(TimedApiView):
     def get(self, request, image_id: int):
         serializer = self.QuerySerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
-        image = _image_or_404(request, image_id)
-        stem = PurePath(image.original_name).stem or f"image-{image.id}"
-        if serializer.validated_data["format"] == "jpeg":
-            try:
-                data = image_jpeg_bytes(image, max_pixels=settings.IMAGE_MAX_PIXELS)
-            except InvalidImage as error:
-                raise Http404(f"The file of image {image.id} cannot be read: {error}.") from None
-            response = HttpResponse(data, content_type="image/jpeg")
-            response["Content-Disposition"] = f'attachment; filename="{_safe(stem)}.jpg"'
-            return response
-        try:
-            handle = image.file.open("rb")
-        except FileNotFoundError:
-            raise Http404(f"The file of image {image.id} is missing.") from None
-        content_type = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
-        suffix = PurePath(image.file.name).suffix
-        return FileResponse(handle, content_type=content_type, as_attachment=True, filename=_safe(stem) + suffix)
+        return download_response(_image_or_404(request, image_id), fmt=serializer.validated_data["format"])
 
 
 def _image_or_404(request, image_id: int) -> Image:
@@ -177,7 +159,3 @@ def _image_or_404(request, image_id: int) -> Image:
         return image_get(user=request.user, image_id=image_id)
     except Image.DoesNotExist:
         raise Http404(f"No image {image_id}.") from None
-
-
-def _safe(name: str) -> str:
-    return "".join(char if char.isalnum() or char in "-_." else "_" for char in name)[:100] or "image"

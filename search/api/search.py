@@ -19,8 +19,9 @@ from search.api.common import (
 )
 from search.encoder import get_encoder
 from search.models import ImageSource
-from search.query_cache import CachedTextEncoder, search_cached
-from search.selectors import MAX_TEXT_LENGTH, MAX_TOP_K, SearchRequest, load_query_image, search_captions_by_image
+from search.query import MAX_TEXT_LENGTH, MAX_TOP_K, SearchRequest, load_upload
+from search.result_cache import CachedTextEncoder, search_cached
+from search.selectors.search import search_captions_by_image
 
 MAX_ENCODE_TEXTS = 32
 JSON_AND_MULTIPART = ["application/json", "multipart/form-data"]
@@ -65,7 +66,7 @@ class SearchApi(TimedApiView):
         upload = data.get("image")
         search_request = SearchRequest(
             text=data["query"],
-            image=load_query_image(read_upload(upload)) if upload else None,
+            image=load_upload(read_upload(upload)) if upload else None,
             image_weight=data.get("image_weight"),
             top_k=data["top_k"],
             min_score=data.get("min_score"),
@@ -112,7 +113,7 @@ class CaptionSearchApi(TimedApiView):
     def post(self, request):
         serializer = self.InputSerializer(data=request_data(request))
         serializer.is_valid(raise_exception=True)
-        loaded = load_query_image(read_upload(serializer.validated_data["image"]))
+        loaded = load_upload(read_upload(serializer.validated_data["image"]))
         hits = search_captions_by_image(loaded, top_k=serializer.validated_data["top_k"])
         body = {"results": hits, "total": len(hits), "model": get_encoder().model_key}
         return Response(self.OutputSerializer(body).data)
@@ -181,7 +182,7 @@ class EncodeImageApi(TimedApiView):
     def post(self, request):
         serializer = self.InputSerializer(data=request_data(request))
         serializer.is_valid(raise_exception=True)
-        loaded = load_query_image(read_upload(serializer.validated_data["image"]))
+        loaded = load_upload(read_upload(serializer.validated_data["image"]))
         encoder = get_encoder()
         started = time.perf_counter()
         vector = encoder.encode_images([loaded.image])[0]

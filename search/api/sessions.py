@@ -9,12 +9,10 @@ from rest_framework.response import Response
 from search.api import examples
 from search.api.common import HitSerializer, StrictSerializer, TimedApiView, read_upload, request_data
 from search.models import SearchTurn
+from search.query import MAX_ID, MAX_JUDGED_PER_TURN, MAX_TEXT_LENGTH, MAX_TOP_K
 from search.refinement import MAX_WEIGHT
-from search.selectors import MAX_TEXT_LENGTH, MAX_TOP_K, InvalidQuery
-from search.selectors_sessions import session_get_for_user, turn_get, turn_list
-from search.services.sessions import MAX_JUDGED_PER_TURN, session_create, turn_create_with_upload, turn_hits
-
-MAX_ID = 2**63 - 1
+from search.selectors.sessions import session_get_for_user, turn_hits, turn_list, turn_to_refine
+from search.services.sessions import session_create, turn_create_with_upload
 
 
 class TurnOutputSerializer(serializers.Serializer):
@@ -118,7 +116,7 @@ class TurnCreateApi(TimedApiView):
         serializer.is_valid(raise_exception=True)
         options = dict(serializer.validated_data)
         upload = options.pop("image", None)
-        options["parent"] = _parent(session, options.pop("parent", None))
+        options["parent"] = turn_to_refine(session=session, position=options.pop("parent", None))
         turn = turn_create_with_upload(
             session=session,
             data=read_upload(upload) if upload else None,
@@ -126,12 +124,3 @@ class TurnCreateApi(TimedApiView):
             **options,
         )
         return Response(TurnOutputSerializer(turn).data, status=status.HTTP_201_CREATED)
-
-
-def _parent(session, position: int | None) -> SearchTurn | None:
-    if position is None:
-        return None
-    try:
-        return turn_get(session=session, position=position)
-    except SearchTurn.DoesNotExist:
-        raise InvalidQuery(f"This session has no turn {position}.", field="parent") from None

@@ -11,9 +11,9 @@ from rest_framework.response import Response
 
 from search.api import examples
 from search.api.common import ApiView
+from search.api.latency import recorder
 from search.health import system_health
-from search.latency import recorder
-from search.selectors_images import collection_stats
+from search.selectors.images import collection_stats
 
 
 class PercentilesSerializer(serializers.Serializer):

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
 
 from search.captioner import Captioner, get_captioner
 from search.encoder import ClipEncoder, get_encoder
+from search.files import load_stored_image, load_stored_images
 from search.imagefiles import InvalidImage
 from search.models import CaptionRevision, Image, QueryImage
-from search.services.images import load_stored_image, load_stored_images
 from search.vector_index import ensure_caption_hnsw_index
 
 logger = logging.getLogger(__name__)
@@ -57,14 +56,6 @@ def captions_queue(image_ids: list[int] | None = None) -> None:
     transaction.on_commit(send)
 
 
-def images_needing_caption(model_key: str, *, missing_only: bool = False) -> QuerySet[Image]:
-    """Non-curated images without a caption (missing_only) or without one from this captioner."""
-    images = Image.objects.filter(caption_curated=False)
-    if missing_only:
-        return images.filter(caption="")
-    return images.filter(Q(caption="") | ~Q(caption_model=model_key))
-
-
 def images_caption(
     *,
     image_ids: Iterable[int] | None = None,
@@ -78,7 +69,7 @@ def images_caption(
     captioner = captioner or get_captioner()
     encoder = encoder or get_encoder()
     ensure_caption_hnsw_index(encoder.model_key, encoder.dim)
-    pending = images_needing_caption(captioner.model_key, missing_only=missing_only)
+    pending = Image.objects.needing_caption(captioner.model_key, missing_only=missing_only)
     if image_ids is not None:
         pending = pending.filter(id__in=list(image_ids))
     size = batch_size or settings.CAPTION_BATCH_SIZE

@@ -1,4 +1,5 @@
-"""Writes a curator makes: hide and unhide, set categories, edit and restore captions, resolve duplicate groups.
+"""Writes a curator makes: hide and unhide, set categories, edit and restore captions, edit one image's fields at
+once, resolve duplicate groups.
 
 Hidden images drop out of every search at once: all search paths read Image.objects.visible(), and each write here
 bumps the collection version, so no cached result page shows the image as it was.
@@ -12,8 +13,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from search.collection_version import collection_changed
-from search.models import CaptionRevision, Image, Job, JobItemState, JobState
+from search.models import CaptionRevision, Image
+from search.result_cache import collection_changed
 
 CATEGORY_MAX_LENGTH = Image._meta.get_field("category").max_length
 
@@ -87,13 +88,20 @@ def duplicates_resolve(*, keep_id: int, image_ids: Iterable[int]) -> list[int]:
 
 
 @transaction.atomic
-def job_retry_failed(*, job: Job) -> int:
-    """Set a job's failed items back to pending (and the job with them) so its task picks them up again."""
-    job = Job.objects.select_for_update().get(id=job.id)
-    retried = job.items.filter(state=JobItemState.FAILED).update(state=JobItemState.PENDING, reason="")
-    if retried:
-        job.failed = max(job.failed - retried, 0)
-        job.state = JobState.PENDING
-        job.finished_at = None
-        job.save(update_fields=["failed", "state", "finished_at"])
-    return retried
+def image_update(
+    *,
+    image: Image,
+    user: AbstractBaseUser | None,
+    caption: str | None = None,
+    category: str | None = None,
+    hidden: bool | None = None,
+) -> Image:
+    """Apply the given changes (None: leave as is); an edited caption is curated and gets a CaptionRevision."""
+    if caption is not None and caption.strip() != image.caption:
+        image_caption_edit(image=image, caption=caption, user=user)
+    if category is not None:
+        images_set_category(image_ids=[image.id], category=category)
+    if hidden is not None:
+        images_set_hidden(image_ids=[image.id], hidden=hidden)
+    image.refresh_from_db()
+    return image

@@ -12,24 +12,20 @@ from django.conf import settings
 from django.db import transaction
 
 from search.encoder import ClipEncoder, get_encoder
-from search.imagefiles import InvalidImage, load_image
+from search.errors import InvalidQuery
 from search.models import ImageSource, Job, JobItem, JobItemState, JobKind, JobState
-from search.selectors import InvalidQuery
 from search.services.captions import captions_queue
-from search.services.images import ingest_decode_side
+from search.services.ingest import ImageCandidate
 from search.services.jobs import (
-    FINISHED_STATES,
-    ItemImage,
     job_announce,
     job_cancelled,
     job_fail,
     job_finish_if_done,
     job_item_finish,
-    job_items_store,
+    job_items_ingest,
     job_mark_running,
     job_update_counts,
 )
-from search.vector_index import ensure_hnsw_index
 from search.webfetch import ddg
 from search.webfetch.download import Downloaded, DownloadLimits, download_images
 
@@ -58,15 +54,16 @@ def fetch_job_create(
     with transaction.atomic():
         job = Job.objects.create(kind=JobKind.FETCH, user=user, query=query, params=params)
         if enqueue:
-            transaction.on_commit(lambda: _enqueue(job))
+            transaction.on_commit(lambda: fetch_job_enqueue(job))
     return job
 
 
-def _enqueue(job: Job) -> None:
+def fetch_job_enqueue(job: Job) -> None:
+    """Queue the job's next round (its first, or the next after a resume) on a worker."""
     from search.tasks.fetch import fetch_job_task
 
     result = fetch_job_task.delay(job.pk)
-    Job.objects.filter(pk=job.pk, task_id="").update(task_id=result.id or "")
+    Job.objects.filter(pk=job.pk, task_id="").update(task_id=getattr(result, "id", "") or "")
 
 
 def fetch_job_run(
@@ -85,7 +82,7 @@ def fetch_job_step(
     chunk. Returns the job: still running while items are pending, so a worker queues the next round as a task of
     its own and no task runs longer than a few download timeouts."""
     job = job_mark_running(Job.objects.get(pk=job_id), task_id=task_id)
-    if job.state in FINISHED_STATES:
+    if job.is_finished:
         return job
     if not job.items.exists():
         try:
@@ -93,7 +90,6 @@ def fetch_job_step(
         except ddg.SearchFailed as error:
             return job_fail(job, str(error))
     encoder = encoder or get_encoder()
-    ensure_hnsw_index(encoder.model_key, encoder.dim)
     limits = limits or DownloadLimits.from_settings()
     if not job_cancelled(job) and (chunk := _next_chunk(job, limits)):
         captions_queue(_fetch_chunk(job, chunk, encoder, limits))
@@ -124,38 +120,23 @@ def _fetch_chunk(job: Job, chunk: list[JobItem], encoder: ClipEncoder, limits: D
     results = download_images([item.source for item in chunk], limits)
     if job_cancelled(job):  # downloads take a while: a cancel meanwhile leaves the chunk pending, unrecorded
         return []
-    entries = []
-    reduce_to = ingest_decode_side(encoder)
+    candidates = []
     for item, result in zip(chunk, results, strict=True):
         if not isinstance(result, Downloaded):
             job_item_finish(job, item, JobItemState.SKIPPED, reason=result.reason)
             continue
         job_announce(job, "downloaded", url=item.source, bytes=len(result.data))
-        try:
-            loaded = load_image(
-                result.data,
-                max_pixels=settings.IMAGE_MAX_PIXELS,
-                max_bytes=limits.max_bytes,
-                reduce_to=reduce_to,
-            )
-        except InvalidImage as error:
-            job_item_finish(job, item, JobItemState.SKIPPED, reason=str(error))
-            continue
-        entries.append(_entry(job, item, loaded))
-    return job_items_store(job, entries, encoder=encoder)
+        candidates.append(_candidate(job, item, result.data))
+    # A download that is not a usable image is skipped, like one that failed: the web is full of them.
+    return job_items_ingest(job, candidates, encoder=encoder, failed_state=JobItemState.SKIPPED)
 
 
-def _entry(job: Job, item: JobItem, loaded) -> ItemImage:
-    return ItemImage(
-        item=item,
-        loaded=loaded,
-        original_name=_name_from_url(item.source, loaded.extension),
+def _candidate(job: Job, item: JobItem, data: bytes) -> ImageCandidate:
+    return ImageCandidate(
+        data=data,
+        name=PurePosixPath(unquote(urlsplit(item.source).path)).name[:255],
         category=job.params.get("category") or job.query[:100],
         source=ImageSource.WEB,
         source_url=item.source,
+        key=item,
     )
-
-
-def _name_from_url(url: str, extension: str) -> str:
-    name = PurePosixPath(unquote(urlsplit(url).path)).name
-    return (name or f"web-image.{extension}")[:255]

@@ -11,10 +11,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from search.collection_version import collection_changed
 from search.encoder import ClipEncoder
-from search.imagefiles import InvalidImage, LoadedImage, load_image, make_thumbnail
+from search.imagefiles import LoadedImage, make_thumbnail
 from search.models import Image, ImageSource
+from search.result_cache import collection_changed
 from search.workpool import parallel_map
 
 logger = logging.getLogger(__name__)
@@ -34,56 +34,41 @@ def image_create(
     """Store the files and the row of a new image; None if the same content is already indexed.
 
     `thumbnail` is the JPEG made by make_thumbnail when the caller made it already (batch ingestion makes them in
-    parallel); otherwise it is made here.
+    parallel); otherwise it is made here. A row that cannot be written leaves no file behind.
     """
     if Image.objects.filter(sha256=loaded.sha256).exists():
         return None
     file_name, thumbnail_name = _write_files(loaded, thumbnail)
+    image = Image(
+        sha256=loaded.sha256,
+        original_name=original_name[:255],
+        file=file_name,
+        thumbnail=thumbnail_name,
+        width=loaded.width,
+        height=loaded.height,
+        format=loaded.format,
+        byte_size=len(loaded.data),
+        source=source,
+        source_url=source_url,
+        category=category[:100],
+        embedding=vector,
+        embedding_model=model_key,
+    )
     try:
         with transaction.atomic():
-            return Image.objects.create(
-                sha256=loaded.sha256,
-                original_name=original_name[:255],
-                file=file_name,
-                thumbnail=thumbnail_name,
-                width=loaded.width,
-                height=loaded.height,
-                format=loaded.format,
-                byte_size=len(loaded.data),
-                source=source,
-                source_url=source_url,
-                category=category[:100],
-                embedding=vector,
-                embedding_model=model_key,
-            )
+            image.save(force_insert=True)
     except IntegrityError:
-        # Another process indexed the same content meanwhile; the files it wrote are these same bytes.
-        return None
+        return None  # another process indexed the same content meanwhile; the files it wrote are these bytes
     except Exception:
-        _delete_files_unless_referenced(loaded.sha256, [file_name, thumbnail_name])
+        image_files_discard(loaded)
         raise
+    return image
 
 
-def load_stored_image(name: str) -> LoadedImage:
-    """Read and check a file of media storage; InvalidImage with the reason if it is gone or damaged."""
-    try:
-        with default_storage.open(name, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        raise InvalidImage(f"cannot read {name}: {error.strerror or error}") from None
-    return load_image(data, max_pixels=settings.IMAGE_MAX_PIXELS)
-
-
-def load_stored_images(images: Sequence[Image]) -> tuple[list[tuple[Image, LoadedImage]], list[tuple[int, str]]]:
-    """The indexed images' files, read on the image work pool: (image, loaded) pairs, and (id, reason) failures."""
-    outcomes = parallel_map(lambda image: load_stored_image(image.file.name), images, returning=(InvalidImage,))
-    readable, failed = [], []
-    for image, outcome in zip(images, outcomes, strict=True):
-        if isinstance(outcome, InvalidImage):
-            failed.append((image.id, str(outcome)))
-        else:
-            readable.append((image, outcome))
-    return readable, failed
+def image_files_discard(loaded: LoadedImage) -> None:
+    """Delete the files a new image of this content wrote, unless an indexed image holds them (after a failed write)."""
+    if not Image.objects.filter(sha256=loaded.sha256).exists():
+        _delete_files(list(_file_names(loaded)))
 
 
 def ingest_decode_side(encoder: ClipEncoder) -> int | None:
@@ -108,19 +93,19 @@ def image_delete(*, image: Image) -> None:
         transaction.on_commit(lambda: _delete_files(names))
 
 
-def _write_files(loaded: LoadedImage, thumbnail: bytes | None) -> tuple[str, str]:
+def _file_names(loaded: LoadedImage) -> tuple[str, str]:
     # Content-addressed names: a re-run after a crash overwrites the same files instead of leaving copies.
     shard = f"{loaded.sha256[:2]}/{loaded.sha256[2:4]}"
-    file_name = default_storage.save(f"images/{shard}/{loaded.sha256}.{loaded.extension}", ContentFile(loaded.data))
+    return f"images/{shard}/{loaded.sha256}.{loaded.extension}", f"thumbnails/{shard}/{loaded.sha256}.jpg"
+
+
+def _write_files(loaded: LoadedImage, thumbnail: bytes | None) -> tuple[str, str]:
+    file_name, thumbnail_name = _file_names(loaded)
     if thumbnail is None:
         thumbnail = make_thumbnail(loaded.image, settings.THUMBNAIL_SIZE)
-    thumbnail_name = default_storage.save(f"thumbnails/{shard}/{loaded.sha256}.jpg", ContentFile(thumbnail))
-    return file_name, thumbnail_name
-
-
-def _delete_files_unless_referenced(sha256: str, names: list[str]) -> None:
-    if not Image.objects.filter(sha256=sha256).exists():
-        _delete_files(names)
+    return default_storage.save(file_name, ContentFile(loaded.data)), default_storage.save(
+        thumbnail_name, ContentFile(thumbnail)
+    )
 
 
 def _delete_files(names: list[str]) -> None:

@@ -1,5 +1,5 @@
-"""Background jobs: their state and counters in the database, their progress pushed to open pages, and folder ingest
-split into batches on the `embed` queue.
+"""Background jobs: their lifecycle (running, progress, finished, failed, cancelled, resumed), their progress pushed to
+open pages, and folder ingest as a job, in batches on the `embed` queue.
 
 A job's items (JobItem rows) carry the truth: every item is pending until a worker finishes it in one transaction
 with the image it produced, so a job interrupted anywhere resumes by working through the items still pending, and
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -22,38 +21,24 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from search.encoder import ClipEncoder, get_encoder
-from search.imagefiles import InvalidImage, LoadedImage
-from search.models import Image, ImageSource, Job, JobItem, JobItemState, JobKind, JobState
+from search.models import Job, JobItem, JobItemState, JobKind, JobState
 from search.pushes import job_push, session_push
+from search.selectors.jobs import job_snapshot, job_summary
 from search.services.captions import captions_queue
-from search.services.images import image_create, ingest_decode_side, make_thumbnails
-from search.services.ingest import ImageCandidate, find_image_files, read_candidate
-from search.vector_index import ensure_hnsw_index
-from search.workpool import parallel_map
+from search.services.ingest import (
+    ADDED,
+    FAILED,
+    ImageCandidate,
+    IngestOutcome,
+    find_image_files,
+    folder_category,
+    ingest_batch,
+)
 
 logger = logging.getLogger(__name__)
 
-FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
-CANCELLABLE_STATES = frozenset({JobState.PENDING, JobState.RUNNING})
-
-
-# --- State and progress ---------------------------------------------------------------------------------------------
-
-
-def job_snapshot(job: Job) -> dict:
-    """What a page needs to draw a job: state, counters and the final report."""
-    return {
-        "job": job.pk,
-        "kind": job.kind,
-        "state": job.state,
-        "query": job.query,
-        "total": job.total,
-        "done": job.done,
-        "skipped": job.skipped,
-        "failed": job.failed,
-        "processed": job.done + job.skipped + job.failed,
-        "message": job.message,
-    }
+# What an item's outcome in the ingest pipeline makes of it.
+ITEM_STATES = {ADDED: JobItemState.DONE, FAILED: JobItemState.FAILED}
 
 
 def job_announce(job: Job, event: str, **data) -> None:
@@ -102,7 +87,7 @@ def job_finish_if_done(job: Job, *, summary: str | None = None) -> Job:
     with transaction.atomic():
         job = job_update_counts(job)
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.state in FINISHED_STATES or locked.items.filter(state=JobItemState.PENDING).exists():
+        if locked.is_finished or locked.items.filter(state=JobItemState.PENDING).exists():
             return locked
         locked.state = JobState.SUCCEEDED
         locked.message = summary or job_summary(locked)
@@ -116,7 +101,7 @@ def job_finish_if_done(job: Job, *, summary: str | None = None) -> Job:
 def job_fail(job: Job, message: str) -> Job:
     """Stop the job with a message for the user; the items already done stay done."""
     job = job_update_counts(job)
-    Job.objects.filter(pk=job.pk).exclude(state__in=FINISHED_STATES).update(
+    Job.objects.filter(pk=job.pk).exclude(state__in=Job.FINISHED_STATES).update(
         state=JobState.FAILED, message=message, finished_at=timezone.now()
     )
     job.refresh_from_db()
@@ -129,7 +114,7 @@ def job_cancel(*, job: Job, user=None) -> bool:
     """Cancel a pending or running job (False if it had already ended); its workers stop at their next check."""
     with transaction.atomic():
         locked = job_update_counts(job)  # locks the row until the end of this transaction
-        if locked.state not in CANCELLABLE_STATES:
+        if not locked.is_cancellable:
             return False
         by = f" by {user.get_username()}" if user is not None else ""
         locked.state = JobState.CANCELLED
@@ -146,34 +131,7 @@ def job_cancelled(job: Job) -> bool:
     return Job.objects.filter(pk=job.pk, state=JobState.CANCELLED).exists()
 
 
-def job_summary(job: Job) -> str:
-    reasons = (
-        job.items.exclude(state__in=[JobItemState.DONE, JobItemState.PENDING])
-        .values("reason")
-        .annotate(n=Count("id"))
-        .order_by("-n", "reason")[:5]
-    )
-    parts = [f"{job.done} indexed", f"{job.skipped} skipped", f"{job.failed} failed"]
-    details = "; ".join(f"{row['n']} x {row['reason']}" for row in reasons)
-    return ", ".join(parts) + (f" ({details})" if details else "")
-
-
-# --- Storing the images of a batch of items -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ItemImage:
-    """A job item whose bytes were read and checked, ready to be embedded and stored."""
-
-    item: JobItem
-    loaded: LoadedImage
-    original_name: str
-    category: str
-    source: str
-    source_url: str = ""
-
-
-def job_item_finish(job: Job, item: JobItem, state: str, *, reason: str = "", image: Image | None = None) -> None:
+def job_item_finish(job: Job, item: JobItem, state: str, *, reason: str = "", image=None) -> None:
     """Record one item's outcome, unless another run already did (a redelivered task does nothing twice)."""
     updated = JobItem.objects.filter(pk=item.pk, state=JobItemState.PENDING).update(
         state=state, reason=reason[:1000], image=image, updated_at=timezone.now()
@@ -187,56 +145,53 @@ def job_item_finish(job: Job, item: JobItem, state: str, *, reason: str = "", im
         )
 
 
-def job_items_store(job: Job, entries: Sequence[ItemImage], *, encoder: ClipEncoder) -> list[int]:
-    """Embed the batch together, then store each new image with its item's outcome in one transaction.
+def job_items_ingest(
+    job: Job, candidates: list[ImageCandidate], *, encoder: ClipEncoder, failed_state: str = JobItemState.FAILED
+) -> list[int]:
+    """Run the candidates (each `key` a JobItem of `job`) through the ingest pipeline, finishing each item with its
+    image in one transaction; content already indexed is skipped with the existing image linked. Nothing is written
+    if the job is cancelled meanwhile (its items stay pending). Returns the ids of the images added."""
 
-    Content already indexed (or repeated inside the batch) is skipped with the existing image linked. Nothing is
-    written if the job was cancelled meanwhile (its items stay pending). Returns the ids of the images added.
-    """
-    fresh, known = _split_known(entries)
-    vectors = encoder.encode_images([entry.loaded.image for entry in fresh])
-    if job_cancelled(job):  # asked after the slow part, right before the batch's first write
-        return []
-    for entry, image, reason in known:
-        job_item_finish(job, entry.item, JobItemState.SKIPPED, reason=reason, image=image)
-    thumbnails = make_thumbnails([entry.loaded for entry in fresh])
-    added = []
-    for entry, vector, thumbnail in zip(fresh, vectors, thumbnails, strict=True):
-        with transaction.atomic():
-            image = image_create(
-                loaded=entry.loaded,
-                thumbnail=thumbnail,
-                vector=vector,
-                model_key=encoder.model_key,
-                original_name=entry.original_name,
-                source=entry.source,
-                source_url=entry.source_url,
-                category=entry.category,
-            )
-            if image is None:  # indexed by someone else since _split_known looked
-                existing = Image.objects.get(sha256=entry.loaded.sha256)
-                job_item_finish(job, entry.item, JobItemState.SKIPPED, reason="already indexed", image=existing)
-                continue
-            job_item_finish(job, entry.item, JobItemState.DONE, image=image)
-        added.append(image.pk)
-    return added
+    def record(outcome: IngestOutcome) -> None:
+        state = ITEM_STATES.get(outcome.state, JobItemState.SKIPPED)
+        if outcome.state == FAILED:
+            state = failed_state
+        job_item_finish(job, outcome.candidate.key, state, reason=outcome.reason, image=outcome.image)
+
+    outcomes = ingest_batch(candidates, encoder=encoder, record=record, proceed=lambda: not job_cancelled(job))
+    return [outcome.image.pk for outcome in outcomes if outcome.state == ADDED]
 
 
-def _split_known(entries: Sequence[ItemImage]) -> tuple[list[ItemImage], list[tuple[ItemImage, Image | None, str]]]:
-    """The entries to embed, and those to skip (content indexed already or earlier in the batch) with why."""
-    known = dict(Image.objects.filter(sha256__in=[e.loaded.sha256 for e in entries]).values_list("sha256", "id"))
-    seen: set[str] = set()
-    fresh, skipped = [], []
-    for entry in entries:
-        sha256 = entry.loaded.sha256
-        if sha256 in known or sha256 in seen:
-            image = Image.objects.filter(pk=known.get(sha256)).first()
-            reason = "already indexed" if sha256 in known else "same content as another item of this job"
-            skipped.append((entry, image, reason))
-        else:
-            seen.add(sha256)
-            fresh.append(entry)
-    return fresh, skipped
+def job_resume(job: Job) -> bool:
+    """Queue the pending items of a job again, once the current transaction commits (the one resume path: after a
+    retry of failed items, or for a job whose tasks were lost). False for a cancelled job, or a kind no task runs."""
+    if not job.is_resumable:
+        return False
+    if job.kind == JobKind.INGEST:
+        transaction.on_commit(lambda: ingest_job_enqueue(job))
+        return True
+    if job.kind == JobKind.FETCH:
+        from search.services.fetch import fetch_job_enqueue
+
+        transaction.on_commit(lambda: fetch_job_enqueue(job))
+        return True
+    return False
+
+
+@transaction.atomic
+def job_retry_failed(*, job: Job) -> int:
+    """Set a job's failed items back to pending (and the job with them) and resume it; how many were set back."""
+    job = Job.objects.select_for_update().get(id=job.id)
+    if not job.is_resumable:
+        return 0
+    retried = job.items.filter(state=JobItemState.FAILED).update(state=JobItemState.PENDING, reason="")
+    if retried:
+        job.failed = max(job.failed - retried, 0)
+        job.state = JobState.PENDING
+        job.finished_at = None
+        job.save(update_fields=["failed", "state", "finished_at"])
+        job_resume(job)
+    return retried
 
 
 # --- Ingesting a folder as a job ------------------------------------------------------------------------------------
@@ -276,44 +231,16 @@ def ingest_job_enqueue(job: Job) -> int:
 def ingest_job_batch(job_id: int, item_ids: Sequence[int], *, encoder: ClipEncoder | None = None) -> Job:
     """Read, embed and store the pending items among `item_ids`; close the job when none is left."""
     job = job_mark_running(Job.objects.get(pk=job_id))
-    if job.state in FINISHED_STATES:
+    if job.is_finished:
         return job
-    encoder = encoder or get_encoder()
-    ensure_hnsw_index(encoder.model_key, encoder.dim)
     items = list(job.items.filter(pk__in=item_ids, state=JobItemState.PENDING).order_by("id"))
-    entries, unreadable = [], []
-    reduce_to = ingest_decode_side(encoder)
-    outcomes = parallel_map(lambda item: _ingest_entry(job, item, reduce_to), items, returning=(InvalidImage,))
-    for item, outcome in zip(items, outcomes, strict=True):
-        if isinstance(outcome, InvalidImage):
-            unreadable.append((item, str(outcome)))
-        else:
-            entries.append(outcome)
-    if job_cancelled(job):
-        return job_update_counts(job)
-    for item, reason in unreadable:
-        job_item_finish(job, item, JobItemState.FAILED, reason=reason)
-    added = job_items_store(job, entries, encoder=encoder)
+    root, category = job.params["root"], job.params.get("category")
+    candidates = [
+        ImageCandidate(path=Path(item.source), category=folder_category(root, item.source, category), key=item)
+        for item in items
+    ]
+    added = job_items_ingest(job, candidates, encoder=encoder or get_encoder())
     captions_queue(added)
     job = job_update_counts(job)
     job_announce(job, "progress", added=len(added))
     return job_finish_if_done(job)
-
-
-def _ingest_entry(job: Job, item: JobItem, reduce_to: int | None) -> ItemImage:
-    path = Path(item.source)
-    category = job.params.get("category")
-    if category is None:
-        parts = path.relative_to(job.params["root"]).parts
-        category = parts[0] if len(parts) > 1 else ""
-    loaded = read_candidate(ImageCandidate(path=path), reduce_to=reduce_to)
-    return ItemImage(item=item, loaded=loaded, original_name=path.name, category=category, source=ImageSource.FOLDER)
-
-
-# --- Reads ---------------------------------------------------------------------------------------------------------
-
-
-def job_get_for_user(*, user, job_id: int) -> Job:
-    """The job if `user` started it (staff see every job); Job.DoesNotExist otherwise."""
-    jobs = Job.objects.all() if user.is_staff else Job.objects.filter(user=user)
-    return jobs.get(pk=job_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -9,19 +10,17 @@ from django.conf import settings
 from django.db import transaction
 
 from search.encoder import ClipEncoder, get_encoder
+from search.files import load_stored_images
 from search.models import Image
-from search.services.images import load_stored_images
 from search.vector_index import ensure_hnsw_index
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class ReindexReport:
     updated: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)  # (image id, reason)
-
-
-def images_needing_reindex(model_key: str):
-    return Image.objects.exclude(embedding_model=model_key, embedding__isnull=False)
 
 
 def images_reindex(
@@ -40,12 +39,28 @@ def images_reindex(
     size = batch_size or settings.CLIP_BATCH_SIZE
     report = ReindexReport()
     last_id = 0
-    while batch := list(images_needing_reindex(encoder.model_key).filter(id__gt=last_id).order_by("id")[:size]):
+    pending = Image.objects.needing_embedding(encoder.model_key)
+    while batch := list(pending.filter(id__gt=last_id).order_by("id")[:size]):
         last_id = batch[-1].id
         done = _reindex_batch(batch, encoder, report)
         if on_batch:
             on_batch(done)
     return report
+
+
+def images_embed_queue(image_ids: list[int]) -> None:
+    """Re-embed these images in a worker once the current transaction commits (a curator's "re-embed"); a broker
+    that is down costs a log line, never the request that asked."""
+    from search.tasks.curation import images_embed_task
+
+    def send() -> None:
+        try:
+            images_embed_task.apply_async((image_ids,), retry=False)
+        except Exception:  # kombu raises several kinds
+            logger.exception("Could not queue %s images for re-embedding", len(image_ids))
+
+    if image_ids:
+        transaction.on_commit(send)
 
 
 def images_embed(image_ids: Iterable[int], *, encoder: ClipEncoder | None = None) -> ReindexReport:

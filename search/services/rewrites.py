@@ -1,8 +1,8 @@
 """Language-model rewrites of search turns, delivered after the first results, never before them.
 
-A committed turn (search.services.sessions.turn_created) queues `rewrite_turn_task` on the `llm` queue and, for a
-new query image, `caption_query_image_task`. The worker rewrites the turn's text (search.language), searches with
-the rewrite, stores everything in SearchTurn.rewrite and pushes it to the open page as a "session.event":
+A committed turn (search.services.sessions) queues `rewrite_turn_task` on the `llm` queue and, for a new query
+image, `caption_query_image_task` (turn_language_queue). The worker rewrites the turn's text (search.language),
+searches with the rewrite, stores everything in SearchTurn.rewrite and pushes it to the open page as a "session.event":
 
     {"type": "rewrite", "turn_id", "position", "kind", "original", "text", "rewritten", "reason", "applied",
      "hits": [...], "rerank": {"order", "explanation"}?}
@@ -21,11 +21,13 @@ from django.db import transaction
 
 from search import language
 from search.encoder import ClipEncoder
+from search.files import load_stored_image
 from search.imagefiles import InvalidImage, LoadedImage
 from search.models import SearchTurn, TurnKind
 from search.pushes import session_push
-from search.selectors import SearchHit, SearchRequest, search_images
-from search.services.images import load_stored_image
+from search.query import SearchHit, SearchRequest
+from search.selectors.search import search_images
+from search.selectors.sessions import turn_hits
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +44,8 @@ def rewrite_wanted(turn: SearchTurn) -> bool:
     return False
 
 
-def on_turn_created(sender, turn: SearchTurn, **kwargs) -> None:
-    """turn_created receiver (connected in SearchConfig.ready): queue the language work a new turn wants."""
+def turn_language_queue(turn: SearchTurn) -> None:
+    """Queue the language work a newly committed turn wants: a rewrite of its text, a caption of its new image."""
     turn_rewrite_request(turn)
     wants_caption = turn.query_image is not None and not turn.query_image.caption and settings.CAPTION_MODEL
     if turn.kind == TurnKind.QUERY and wants_caption:
@@ -131,8 +133,6 @@ def _language_rewrite(turn: SearchTurn, model: language.LanguageModel | None) ->
 
 
 def _rerank(turn: SearchTurn, query: str, hits: list[SearchHit], model) -> dict:
-    from search.services.sessions import turn_hits
-
     candidates = [(hit.id, hit.caption) for hit in (hits or turn_hits(turn))[:10]]
     reranked = language.rerank_and_explain(query, candidates, model=model)
     return {"order": reranked.order, "explanation": reranked.explanation, "reranked": reranked.reranked}

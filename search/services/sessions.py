@@ -2,10 +2,8 @@
 
 A turn records what was asked (text, query image, feedback, judgements, "more like this"), the query vector that
 answered it and the results shown, so any earlier turn can be reopened and branched from (pass it as `parent`).
-
-Plug-in point for later work: `turn_created` is sent once a turn is committed (kwargs: turn). A receiver may, for
-example, queue an LLM rewrite of `turn.query_text`, store it in `turn.rewrite` and push it to the page with
-`channel_layer.group_send(f"session_{turn.session_id}", {"type": "session.event", "event": {...}})`.
+Once a turn commits, the language work it wants is queued (search.services.rewrites.turn_language_queue): a
+rewrite of its text and a caption of a new query image, which reach the open page later as events.
 """
 
 from __future__ import annotations
@@ -18,30 +16,19 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.dispatch import Signal
 
 from search.encoder import ClipEncoder, get_encoder
-from search.imagefiles import InvalidImage, load_image
+from search.errors import InvalidQuery
+from search.files import load_stored_image
+from search.imagefiles import InvalidImage
 from search.models import Image, QueryImage, SearchSession, SearchTurn, TurnKind
+from search.query import SearchHit, SearchRequest, SearchScope, TurnRequest, load_upload
 from search.refinement import RefinementWeights, apply_feedback, parse_feedback, rocchio
-from search.selectors import (
-    MAX_TEXT_LENGTH,
-    MAX_TOP_K,
-    InvalidQuery,
-    SearchHit,
-    SearchRequest,
-    query_vector,
-    search_by_vector,
-    to_hit,
-    validate_request,
-)
-from search.untrusted import check_text
+from search.selectors.sessions import judged_ids
+from search.selectors.vector import query_vector, search_by_vector
+from search.services.rewrites import turn_language_queue
 
-UPLOAD_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF"})
-MAX_JUDGED_PER_TURN = 200
 TITLE_LENGTH = 200
-
-turn_created = Signal()  # sent on commit, with turn=SearchTurn
 
 
 @transaction.atomic
@@ -75,7 +62,7 @@ def _clean_title(title: str) -> str:
 
 def query_image_store(*, session: SearchSession, data: bytes, original_name: str) -> QueryImage:
     """Check an uploaded query image by its content and keep it with the session; InvalidQuery says why not."""
-    loaded = _load_upload(data)
+    loaded = load_upload(data)
     with transaction.atomic():
         locked = SearchSession.objects.select_for_update().get(pk=session.pk)
         existing = locked.query_images.filter(sha256=loaded.sha256).first()
@@ -101,19 +88,6 @@ def query_image_store(*, session: SearchSession, data: bytes, original_name: str
         except Exception:
             default_storage.delete(name)
             raise
-
-
-def _load_upload(data: bytes):
-    limit = settings.UPLOAD_MAX_BYTES
-    if len(data) > limit:
-        raise InvalidQuery(f"The image is {len(data):,} bytes; the limit is {limit:,}.", field="image")
-    try:
-        return load_image(data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=limit, allowed_formats=UPLOAD_FORMATS)
-    except InvalidImage as error:
-        reason = str(error)
-        if reason.endswith("images are not accepted"):
-            reason += " (use JPEG, PNG, WebP or GIF)"
-        raise InvalidQuery(f"The image was refused: {reason}.", field="image") from None
 
 
 def session_start(
@@ -147,27 +121,6 @@ def turn_create_with_upload(
         raise
 
 
-@dataclass(frozen=True)
-class _Ask:
-    """A turn's input, checked."""
-
-    text: str
-    feedback: str
-    relevant: tuple[int, ...]
-    not_relevant: tuple[int, ...]
-    more_like: int | None
-    top_k: int
-    image_weight: float | None
-
-    @property
-    def starts_query(self) -> bool:
-        return bool(self.text)
-
-    @property
-    def judged(self) -> bool:
-        return bool(self.relevant or self.not_relevant)
-
-
 def turn_create(
     *,
     session: SearchSession,
@@ -190,65 +143,37 @@ def turn_create(
     `client_key` makes the call idempotent: a page resending a turn it has no answer for (its socket dropped) gets
     the turn the first delivery made, never a second one.
     """
+    ask = TurnRequest(
+        text=text,
+        feedback=feedback,
+        relevant_ids=relevant_ids,
+        not_relevant_ids=not_relevant_ids,
+        more_like_image_id=more_like_image_id,
+        top_k=top_k,
+        image_weight=image_weight,
+        show_judged=show_judged,
+        weights=weights,
+        client_key=client_key,
+    )
     if client_key and (existing := session.turns.filter(client_key=client_key).first()) is not None:
         return existing
-    encoder = encoder or get_encoder()
-    refinement = RefinementWeights.from_mapping(weights)
-    ask = _check_ask(text, feedback, relevant_ids, not_relevant_ids, more_like_image_id, top_k, image_weight)
+    return _answer_turn(session, parent, ask, query_image, encoder or get_encoder())
+
+
+def _answer_turn(session, parent, ask: TurnRequest, query_image, encoder: ClipEncoder) -> SearchTurn:
+    refinement = RefinementWeights.from_mapping(ask.weights)
     if query_image is not None and query_image.session_id != session.pk:
         raise InvalidQuery("That uploaded image belongs to another session.", field="image")
     parent = _resolve_parent(session, parent)
     new_query = ask.starts_query or query_image is not None
     _check_shape(ask, new_query, parent, encoder)
-    vector = _base_vector(ask, query_image, parent, encoder)
-    if ask.judged:
-        vector = rocchio(
-            vector, _vectors(ask.relevant, encoder.model_key), _vectors(ask.not_relevant, encoder.model_key), refinement
-        )
-    if ask.feedback:
-        vector = _with_feedback(vector, ask.feedback, refinement, encoder)
-    excluded = () if show_judged else _judged_ids(session, parent) | set(ask.relevant) | set(ask.not_relevant)
+    vector = _query_vector(ask, query_image, parent, refinement, encoder)
+    excluded = () if ask.show_judged else judged_ids(session, parent) | set(ask.relevant_ids + ask.not_relevant_ids)
     hits = search_by_vector(
-        vector, request=SearchRequest(top_k=ask.top_k, exclude_ids=excluded), model_key=encoder.model_key
+        vector, scope=SearchScope(top_k=ask.top_k, exclude_ids=excluded), model_key=encoder.model_key
     )
-    answer = _Answer(vector, encoder.model_key, hits, client_key)
+    answer = _Answer(vector, encoder.model_key, hits, ask.client_key)
     return _record_turn(session, parent, ask, query_image, new_query, refinement, answer)
-
-
-def _check_ask(text, feedback, relevant_ids, not_relevant_ids, more_like, top_k, image_weight) -> _Ask:
-    text, feedback = (text or "").strip(), (feedback or "").strip()
-    for name, value in (("text", text), ("feedback", feedback)):
-        check_text(value, field=name)
-        if len(value) > MAX_TEXT_LENGTH:
-            raise InvalidQuery(
-                f"The {name} is {len(value)} characters long; the limit is {MAX_TEXT_LENGTH}.", field=name
-            )
-    relevant, not_relevant = _ids(relevant_ids, "relevant_ids"), _ids(not_relevant_ids, "not_relevant_ids")
-    if set(relevant) & set(not_relevant):
-        raise InvalidQuery("An image cannot be both relevant and not relevant.", field="relevant_ids")
-    if len(relevant) + len(not_relevant) > MAX_JUDGED_PER_TURN:
-        raise InvalidQuery(f"Judge at most {MAX_JUDGED_PER_TURN} images per turn.", field="relevant_ids")
-    if more_like is not None:
-        more_like = _ids([more_like], "more_like_image_id")[0]
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
-        raise InvalidQuery(f"top_k must be between 1 and {MAX_TOP_K}.", field="top_k")
-    if image_weight is not None and not 0.0 <= image_weight <= 1.0:
-        raise InvalidQuery("image_weight must be between 0 and 1.", field="image_weight")
-    return _Ask(text, feedback, relevant, not_relevant, more_like, top_k, image_weight)
-
-
-def _ids(values: Iterable[int], field: str) -> tuple[int, ...]:
-    ids = []
-    for value in values:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise InvalidQuery("Image ids must be whole numbers.", field=field)
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            raise InvalidQuery("Image ids must be whole numbers.", field=field) from None
-    if any(value <= 0 or value >= 2**63 for value in ids):
-        raise InvalidQuery("Image ids must be positive.", field=field)
-    return tuple(dict.fromkeys(ids))
 
 
 def _resolve_parent(session: SearchSession, parent: SearchTurn | None) -> SearchTurn | None:
@@ -259,12 +184,12 @@ def _resolve_parent(session: SearchSession, parent: SearchTurn | None) -> Search
     return parent
 
 
-def _check_shape(ask: _Ask, new_query: bool, parent: SearchTurn | None, encoder: ClipEncoder) -> None:
-    if new_query and ask.more_like is not None:
+def _check_shape(ask: TurnRequest, new_query: bool, parent: SearchTurn | None, encoder: ClipEncoder) -> None:
+    if new_query and ask.more_like_image_id is not None:
         raise InvalidQuery(
             "Ask a new query or pick an image for 'more like this', not both.", field="more_like_image_id"
         )
-    if new_query or ask.more_like is not None:
+    if new_query or ask.more_like_image_id is not None:
         return
     if parent is None:
         raise InvalidQuery("Describe what you are looking for, give an example image, or both.")
@@ -274,13 +199,23 @@ def _check_shape(ask: _Ask, new_query: bool, parent: SearchTurn | None, encoder:
         raise InvalidQuery("This session was searched with another model; start a new search.", field="parent")
 
 
-def _base_vector(ask: _Ask, query_image: QueryImage | None, parent: SearchTurn | None, encoder) -> np.ndarray:
+def _query_vector(ask, query_image, parent, refinement, encoder) -> np.ndarray:
+    """The turn's query: its base (a new query, an image's vector, or the parent's), judged and fed back."""
+    vector = _base_vector(ask, query_image, parent, encoder)
+    if ask.judged:
+        relevant = _vectors(ask.relevant_ids, encoder.model_key)
+        vector = rocchio(vector, relevant, _vectors(ask.not_relevant_ids, encoder.model_key), refinement)
+    if ask.feedback:
+        vector = _with_feedback(vector, ask.feedback, refinement, encoder)
+    return vector
+
+
+def _base_vector(ask: TurnRequest, query_image, parent, encoder) -> np.ndarray:
     if ask.starts_query or query_image is not None:
         request = SearchRequest(text=ask.text, image=_open_query_image(query_image), image_weight=ask.image_weight)
-        validate_request(request)
         return query_vector(request, encoder)
-    if ask.more_like is not None:
-        return _vectors((ask.more_like,), encoder.model_key, field="more_like_image_id")[0]
+    if ask.more_like_image_id is not None:
+        return _vectors((ask.more_like_image_id,), encoder.model_key, field="more_like_image_id")[0]
     return np.asarray(parent.query_vector, dtype=np.float32)
 
 
@@ -288,11 +223,9 @@ def _open_query_image(query_image: QueryImage | None):
     if query_image is None:
         return None
     try:
-        with query_image.file.open("rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
+        return load_stored_image(query_image.file.name)
+    except InvalidImage:
         raise InvalidQuery("The uploaded image has expired; upload it again.", field="image") from None
-    return _load_upload(data)
 
 
 def _vectors(ids: tuple[int, ...], model_key: str, field: str = "relevant_ids") -> np.ndarray:
@@ -318,33 +251,17 @@ def _with_feedback(vector: np.ndarray, feedback: str, weights: RefinementWeights
     return apply_feedback(vector, positive, negated, weights)
 
 
-def _judged_ids(session: SearchSession, parent: SearchTurn | None) -> set[int]:
-    """Images judged in `parent` and its ancestors: the branch this turn continues."""
-    rows = {
-        row[0]: row
-        for row in session.turns.values_list("id", "parent_id", "relevant_ids", "not_relevant_ids").order_by()
-    }
-    judged: set[int] = set()
-    current = parent.pk if parent is not None else None
-    seen: set[int] = set()
-    while current is not None and current in rows and current not in seen:
-        seen.add(current)
-        _, parent_id, relevant, not_relevant = rows[current]
-        judged.update(relevant, not_relevant)
-        current = parent_id
-    return judged
-
-
-def _kind(ask: _Ask, new_query: bool) -> str:
+def _kind(ask: TurnRequest, new_query: bool) -> str:
     if new_query:
         return TurnKind.QUERY
-    if ask.more_like is not None:
+    if ask.more_like_image_id is not None:
         return TurnKind.MORE_LIKE_THIS
     return TurnKind.FEEDBACK if ask.feedback else TurnKind.JUDGEMENT
 
 
-def _query_text(ask: _Ask, new_query: bool, parent: SearchTurn | None) -> str:
-    base = ask.text if new_query else (parent.query_text if parent is not None and ask.more_like is None else "")
+def _query_text(ask: TurnRequest, new_query: bool, parent: SearchTurn | None) -> str:
+    keeps_parent = parent is not None and ask.more_like_image_id is None
+    base = ask.text if new_query else (parent.query_text if keeps_parent else "")
     return "; ".join(part for part in (base, ask.feedback) if part)
 
 
@@ -373,8 +290,8 @@ def _record_turn(session, parent, ask, query_image, new_query, refinement, answe
             query_text=_query_text(ask, new_query, parent),
             query_image=query_image if new_query else (parent.query_image if parent is not None else None),
             image_weight=ask.image_weight if new_query else (parent.image_weight if parent is not None else None),
-            relevant_ids=list(ask.relevant),
-            not_relevant_ids=list(ask.not_relevant),
+            relevant_ids=list(ask.relevant_ids),
+            not_relevant_ids=list(ask.not_relevant_ids),
             weights=refinement.as_dict(),
             query_vector=answer.vector,
             model_key=answer.model_key,
@@ -385,15 +302,8 @@ def _record_turn(session, parent, ask, query_image, new_query, refinement, answe
             locked.title = (turn.query_text or "Image search")[:TITLE_LENGTH]
         locked.save(update_fields=["title", "updated_at"])
         session.title, session.updated_at = locked.title, locked.updated_at
-        transaction.on_commit(lambda: turn_created.send(sender=SearchTurn, turn=turn))
+        transaction.on_commit(lambda: turn_language_queue(turn))
     return turn
-
-
-def turn_hits(turn: SearchTurn) -> list[SearchHit]:
-    """The results a turn showed, in order, with their scores; images hidden since then are left out."""
-    ids = [row["id"] for row in turn.results]
-    images = Image.objects.visible().defer("embedding", "caption_embedding").in_bulk(ids)
-    return [to_hit(images[row["id"]], row["score"]) for row in turn.results if row["id"] in images]
 
 
 def _delete_files(names: list[str]) -> None:

@@ -5,8 +5,8 @@ from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
 from django.urls import reverse
 
-from search.duplicates import find_duplicates
 from search.models import Image
+from search.selectors.duplicates import find_duplicates
 from search.vector_index import ensure_hnsw_index
 from tests.factories import image_row, unit_vector
 

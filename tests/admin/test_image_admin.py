@@ -4,7 +4,8 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from search.models import CaptionRevision, Image
-from search.selectors import SearchRequest, search_by_vector
+from search.query import SearchScope
+from search.selectors.vector import search_by_vector
 from tests.factories import vector_atol
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +23,8 @@ def _act(client, action: str, images, follow=False, **extra):
 
 
 def _visible_hits(image: Image) -> set[int]:
-    request = SearchRequest(top_k=50)
-    return {hit.id for hit in search_by_vector(image.embedding, request=request, model_key=image.embedding_model)}
+    scope = SearchScope(top_k=50)
+    return {hit.id for hit in search_by_vector(image.embedding, scope=scope, model_key=image.embedding_model)}
 
 
 def _log_messages(image: Image) -> list[str]:
@@ -101,7 +102,7 @@ def test_editing_the_caption_curates_it_and_records_it(curator_client, curator, 
 def test_hiding_on_the_change_page_invalidates_cached_result_pages(
     curator_client, collection, django_capture_on_commit_callbacks
 ):
-    from search.collection_version import collection_version_start
+    from search.result_cache import collection_version_start
 
     image = collection["night.png"]
     before = collection_version_start()
@@ -199,7 +200,7 @@ def test_re_embed_queues_a_task_that_embeds_the_images_again(
     from search.tasks import curation as tasks
 
     queued = []
-    monkeypatch.setattr(tasks.images_embed_task, "delay", lambda ids: queued.append(ids))
+    monkeypatch.setattr(tasks.images_embed_task, "apply_async", lambda args, **options: queued.append(args[0]))
     image = collection["night.png"]
     expected = list(image.embedding)
     Image.objects.filter(id=image.id).update(embedding=[0.1] * len(expected))
@@ -213,12 +214,13 @@ def test_re_embed_queues_a_task_that_embeds_the_images_again(
 
 
 def test_re_caption_queues_the_captioner_for_uncurated_captions(
-    curator_client, collection, monkeypatch, django_capture_on_commit_callbacks
+    curator_client, collection, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     from search.tasks.captions import caption_images_task
 
+    settings.CAPTION_MODEL = "a-captioner"  # captioning on, whatever .env says
     queued = []
-    monkeypatch.setattr(caption_images_task, "delay", lambda ids: queued.append(ids))
+    monkeypatch.setattr(caption_images_task, "apply_async", lambda args, **options: queued.append(args[0]))
     image, curated = collection["night.png"], collection["stripes.png"]
     Image.objects.filter(id=curated.id).update(caption="kept", caption_curated=True)
     with django_capture_on_commit_callbacks(execute=True):

@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from accounts.tokens import token_create
+from accounts.services import token_create
+from search.api.latency import recorder
 from search.imagefiles import load_image
-from search.latency import recorder
 from search.services.images import image_create
 from search.vector_index import ensure_hnsw_index
 from tests.factories import image_row, noise_image_bytes, unit_vector

@@ -4,7 +4,7 @@ and that search answers when the cache is down."""
 import pytest
 from django.core.cache import cache
 
-from search import collection_version, query_cache
+from search import result_cache
 from search.models import Image
 from search.services.curation import image_caption_edit, images_set_category, images_set_hidden
 from search.services.images import image_delete
@@ -126,7 +126,7 @@ def test_the_version_is_bumped_on_commit_not_before(api, rows, django_capture_on
 
 def test_a_lost_collection_version_never_revives_older_pages(api, rows):
     search(api)
-    cache.delete(collection_version.KEY)  # evicted or flushed: edits made meanwhile went unrecorded
+    cache.delete(result_cache.COLLECTION_VERSION_KEY)  # evicted or flushed: edits made meanwhile went unrecorded
     assert search(api)["cached"] is False
     assert search(api)["cached"] is True
 
@@ -140,4 +140,4 @@ def test_curation_works_when_the_cache_is_down(api, rows, settings, caplog, djan
 
 
 def test_normalise_text():
-    assert query_cache.normalise_text("  A\tred\n circle ") == "A red circle"
+    assert result_cache.normalise_text("  A\tred\n circle ") == "A red circle"

@@ -80,7 +80,8 @@ def test_download_original_and_jpeg(api, stored_image):
     assert original.status_code == 200
     assert original["Content-Type"] == "image/png"
     assert b"".join(original.streaming_content).startswith(b"\x89PNG")
-    assert 'filename="noise.png"' in original["Content-Disposition"]
+    # The same readable, collision-free name as the page's download (search.files.download_name).
+    assert f'filename="noise-{stored_image.id}.png"' in original["Content-Disposition"]
     jpeg = api.get(f"/api/images/{stored_image.id}/download/", {"format": "jpeg"})
     assert jpeg.status_code == 200
     assert jpeg["Content-Type"] == "image/jpeg"

@@ -16,7 +16,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from accounts.tokens import token_create
+from accounts.services import token_create
 from imagesearch.wsgi import application
 from search.vector_index import ensure_hnsw_index
 from tests.factories import image_row, unit_vector

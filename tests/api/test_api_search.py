@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from search.latency import recorder
+from search.api.latency import recorder
 from search.models import Image
 from tests.factories import image_bytes, noise_image_bytes, png_bomb_bytes
 

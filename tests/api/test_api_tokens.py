@@ -2,7 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
-from accounts.tokens import MAX_TOKENS_PER_USER, TokenError, hash_key, token_create, token_revoke
+from accounts.services import MAX_TOKENS_PER_USER, TokenError, hash_key, token_create, token_revoke
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from ddgs.exceptions import RatelimitException
 
+from search.errors import InvalidQuery
 from search.models import Image, ImageSource, Job, JobItemState, JobState, SearchSession
-from search.selectors import InvalidQuery
 from search.services import fetch as fetch_service
 from search.services.fetch import fetch_job_create, fetch_job_run
 from search.tasks.fetch import fetch_job_task
@@ -102,7 +102,7 @@ def test_running_a_finished_job_again_does_nothing(local_web, fake_search, encod
 def test_a_job_that_died_half_way_resumes_where_it_stopped(local_web, fake_search, encoder, monkeypatch):
     fake_search.urls = [local_web.url(f"/img/{n}.jpg") for n in range(40, 46)]
     job = _job(count=6)
-    real_store = fetch_service.job_items_store
+    real_store = fetch_service.job_items_ingest
     calls = []
 
     def dies_on_second_chunk(*args, **kwargs):
@@ -111,14 +111,14 @@ def test_a_job_that_died_half_way_resumes_where_it_stopped(local_web, fake_searc
             raise ConnectionError("worker lost")
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(fetch_service, "job_items_store", dies_on_second_chunk)
+    monkeypatch.setattr(fetch_service, "job_items_ingest", dies_on_second_chunk)
     monkeypatch.setattr(fetch_service, "_next_chunk", lambda job, limits: list(job.items.filter(state="pending")[:3]))
     with pytest.raises(ConnectionError):
         _run(job, encoder)
     job.refresh_from_db()
     assert (job.state, Image.objects.count(), job.items.filter(state=JobItemState.PENDING).count()) == ("running", 3, 3)
 
-    monkeypatch.setattr(fetch_service, "job_items_store", real_store)
+    monkeypatch.setattr(fetch_service, "job_items_ingest", real_store)
     job = _run(job, encoder)
     assert (job.state, job.done, Image.objects.count()) == (JobState.SUCCEEDED, 6, 6)
     assert len(fake_search.calls) == 1  # the candidates were found once and kept

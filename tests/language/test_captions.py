@@ -6,7 +6,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from search.models import CaptionRevision, Image, QueryImage, SearchSession
-from search.selectors import load_query_image, search_captions_by_image
+from search.query import load_upload
+from search.selectors.search import search_captions_by_image
 from search.services.captions import caption_query_image, captions_import, images_caption
 from search.services.ingest import find_image_files, images_ingest
 from search.tasks.captions import caption_images_task
@@ -140,7 +141,7 @@ def test_image_to_text_finds_the_caption_of_the_same_picture(ingested, encoder):
     # Make one caption vector the image's own vector: the nearest caption to that image must then be this one.
     target = Image.objects.get(id=ingested[3].id)
     Image.objects.filter(id=target.id).update(caption_embedding=target.embedding)
-    loaded = load_query_image(Path(target.file.path).read_bytes())
+    loaded = load_upload(Path(target.file.path).read_bytes())
 
     hits = search_captions_by_image(loaded, top_k=3, encoder=encoder)
 

@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from search.hybrid import parse_query, reciprocal_rank_fusion, text_matches, text_search_query
+from search.errors import InvalidQuery
 from search.models import Image
-from search.selectors import InvalidQuery, SearchRequest, search_images
+from search.query import SearchRequest
+from search.selectors.hybrid import parse_query, reciprocal_rank_fusion, text_search_query
+from search.selectors.search import search_images
 from tests.factories import image_row, unit_vector
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +125,7 @@ def test_the_full_text_query_uses_the_gin_index(encoder):
 
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a 50-row table is cheaper to scan than to index
-    plan = text_matches(Image.objects.all(), query).explain()
+    plan = Image.objects.all().text_matches(query).explain()
 
     assert "image_text_gin" in plan
 
@@ -135,11 +137,11 @@ def test_an_unknown_mode_is_refused(encoder):
 
 
 def test_image_only_queries_work_in_hybrid_mode(encoder):
-    from search.selectors import load_query_image
+    from search.query import load_upload
     from tests.factories import image_bytes
 
     row(encoder, unit_vector(encoder.dim, 1), "a zebra")
-    loaded = load_query_image(image_bytes("red"))
+    loaded = load_upload(image_bytes("red"))
 
     results = search_images(SearchRequest(image=loaded, top_k=3, mode="hybrid"), encoder=encoder)
 

@@ -1,9 +1,12 @@
 import numpy as np
 import pytest
 
+from search.errors import InvalidQuery
 from search.imagefiles import load_image
 from search.models import Image
-from search.selectors import InvalidQuery, SearchRequest, query_vector, search_by_image, search_images
+from search.query import SearchRequest
+from search.selectors.search import search_by_image, search_images
+from search.selectors.vector import query_vector
 from search.services.ingest import find_image_files, images_ingest
 from search.vector_index import ensure_hnsw_index
 from tests.factories import image_row, noise_image_bytes, unit_vector

@@ -7,13 +7,6 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 
 from search import encoder as encoder_module
-from search.benchmarking.encoders import (
-    INGEST_MODEL_KEY,
-    onnx_text,
-    photo_like_jpegs,
-    quantized_text,
-    time_full_ingest,
-)
 from search.encoder import (
     ClipEncoder,
     SelfAttention,
@@ -21,6 +14,13 @@ from search.encoder import (
     encode_text_truncated,
     quantized_text_tower,
     resolve_precision,
+)
+from search.lab.speed.encoders import (
+    INGEST_MODEL_KEY,
+    onnx_text,
+    photo_like_jpegs,
+    quantized_text,
+    time_full_ingest,
 )
 from search.models import Image
 

@@ -1,9 +1,9 @@
 import pytest
 
 from search import encoder as encoder_module
-from search.benchmarking import endtoend
-from search.benchmarking.synthetic import VectorSpace, simulate_images
 from search.encoder import ClipEncoder
+from search.lab.speed import endtoend
+from search.lab.speed.synthetic import VectorSpace, simulate_images
 
 pytestmark = pytest.mark.django_db(transaction=True)  # throughput threads need committed rows
 
@@ -24,7 +24,7 @@ def test_module_and_api_paths_answer_and_the_second_pass_hits_the_caches(bench_e
         api = endtoend.miss_and_hit(endtoend.api_search(), bench_encoder, endtoend.query_texts(3, salt="api"))
     assert module["hit"]["n"] == api["miss"]["n"] == api["hit"]["n"] == 3
     assert lru_hits == 3  # the second pass of the module path never ran the text encoder
-    assert encoder_module._encoder is not bench_encoder  # serving() gave the process's encoder back
+    assert encoder_module.process_encoder.loaded is not bench_encoder  # serving() gave the process's encoder back
 
 
 def test_throughput_with_concurrent_clients(bench_encoder):

@@ -23,10 +23,10 @@ def test_simulate_inserts_builds_both_indexes_and_reports_them():
     assert "HNSW index (vector)" in output and "HNSW index (halfvec)" in output
 
 
-def test_benchmark_prints_the_curve_halfvec_and_filtered_tables():
+def test_speed_prints_the_curve_halfvec_and_filtered_tables():
     _run("simulate", "--count", "400", "--dim", "16", "--clusters", "4", "--halfvec", "--maintenance-work-mem", "64MB")
     output = _run(
-        "benchmark",
+        "speed",
         "--sizes",
         "400",
         "--dim",
@@ -44,9 +44,9 @@ def test_benchmark_prints_the_curve_halfvec_and_filtered_tables():
     assert "sim-1pct (1%) | 4 |" in output
 
 
-def test_benchmark_says_which_simulate_command_is_missing():
+def test_speed_says_which_simulate_command_is_missing():
     with pytest.raises(CommandError, match="simulate --count 999"):
-        _run("benchmark", "--sizes", "999", "--only", "vectors")
+        _run("speed", "--sizes", "999", "--only", "vectors")
 
 
 @pytest.mark.parametrize(
@@ -63,9 +63,9 @@ def test_simulate_refuses_bad_arguments(args, message):
         _run("simulate", *args)
 
 
-def test_benchmark_prints_text_encoder_and_ingestion_tables():
+def test_speed_prints_text_encoder_and_ingestion_tables():
     output = _run(
-        "benchmark",
+        "speed",
         "--only",
         "text,ingest",
         "--clip-model",

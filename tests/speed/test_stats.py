@@ -1,6 +1,6 @@
 import pytest
 
-from search.benchmarking.stats import mean_recall, percentiles, recall_at_k
+from search.lab.speed.stats import mean_recall, percentiles, recall_at_k
 
 
 def test_recall_counts_the_exact_top_k_found_in_any_order():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from search.benchmarking.synthetic import (
+from search.lab.speed.synthetic import (
     CATEGORY_1PCT,
     CATEGORY_10PCT,
     VectorSpace,

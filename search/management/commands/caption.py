@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from search.captioner import get_captioner
-from search.services.captions import captions_embed, captions_enabled, images_caption, images_needing_caption
+from search.models import Image
+from search.services.captions import captions_embed, captions_enabled, images_caption
 
 
 class Command(BaseCommand):
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         if not captions_enabled():
             raise CommandError("Captioning is off: CAPTION_MODEL is empty. Set it to a captioning model or folder.")
         captioner = get_captioner()
-        pending = images_needing_caption(captioner.model_key, missing_only=missing).count()
+        pending = Image.objects.needing_caption(captioner.model_key, missing_only=missing).count()
         self.stdout.write(f"{pending} images to caption with {captioner.model_key}")
         with tqdm(total=pending, unit="img", disable=not pending) as bar:
             report = images_caption(

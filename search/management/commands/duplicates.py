@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from search.duplicates import find_duplicates
+from search.selectors.duplicates import find_duplicates
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from search.errors import InvalidQuery
 from search.models import JobItemState, JobState
-from search.selectors import InvalidQuery
 from search.services.fetch import fetch_job_create, fetch_job_run
 
 

@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from search.encoder import get_encoder
-from search.services.reindex import images_needing_reindex, images_reindex
+from search.models import Image
+from search.services.reindex import images_reindex
 
 
 class Command(BaseCommand):
@@ -13,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, batch_size, **options):
         encoder = get_encoder()
-        pending = images_needing_reindex(encoder.model_key).count()
+        pending = Image.objects.needing_embedding(encoder.model_key).count()
         self.stdout.write(f"{pending} images to embed with {encoder.model_key}")
         with tqdm(total=pending, unit="img", disable=not pending) as bar:
             report = images_reindex(encoder=encoder, batch_size=batch_size, on_batch=bar.update)

@@ -2,7 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from search.selectors import InvalidQuery, SearchRequest, load_query_image, search_images
+from search.errors import InvalidQuery
+from search.query import SearchRequest, load_upload
+from search.selectors.search import search_images
 
 
 class Command(BaseCommand):
@@ -20,7 +22,7 @@ class Command(BaseCommand):
         try:
             request = SearchRequest(
                 text=text,
-                image=load_query_image(self._read(image)) if image else None,
+                image=load_upload(self._read(image)) if image else None,
                 image_weight=image_weight,
                 top_k=top_k,
                 min_score=min_score,

@@ -3,8 +3,8 @@ import json
 from django.core.management import call_command
 from PIL import Image
 
-from search.benchmark.dataset import read_dataset, read_dataset_info, write_dataset
-from search.benchmark.shapes import benchmark_info, generate_samples
+from search.lab.datasets.dataset import read_dataset, read_dataset_info, write_dataset
+from search.lab.datasets.shapes import benchmark_info, generate_samples
 
 # Shaped like the real dataset_flickr8k.json / dataset_coco.json: COCO adds "filepath",
 # Karpathy's splits include "restval", and real files carry "sentids" and "cocoid".
@@ -98,7 +98,7 @@ def test_image_root_defaults_to_images_beside_the_file(tmp_path):
 
 
 def test_make_benchmark_command_writes_the_dataset(tmp_path):
-    call_command("make_benchmark", str(tmp_path), train=5, test=3, seed=2, verbosity=0)
+    call_command("make_dataset", str(tmp_path), train=5, test=3, seed=2, verbosity=0)
 
     items = read_dataset(tmp_path)
     info = read_dataset_info(tmp_path)

@@ -3,8 +3,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from search.benchmark.captions import CAPTIONS_PER_IMAGE, POSITION_PHRASES, SIZE_WORDS
-from search.benchmark.shapes import (
+from search.lab.datasets.captions import CAPTIONS_PER_IMAGE, POSITION_PHRASES, SIZE_WORDS
+from search.lab.datasets.shapes import (
     BACKGROUNDS,
     COLOURS,
     IMAGE_SIZE,

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image as PILImage
 
-from search.evaluation.runner import (
+from search.lab.evaluation.runner import (
     first_caption_row,
     image_to_text_row,
     prepare_eval_set,
@@ -117,7 +117,7 @@ def test_command_refuses_an_empty_split(dataset):
 
 
 def test_feedback_round_moves_queries_toward_the_ground_truth(dataset, encoder):
-    from search.evaluation.runner import feedback_rows
+    from search.lab.evaluation.runner import feedback_rows
 
     eval_set = prepare_eval_set(dataset, split="test", encoder=encoder)
     before, after = feedback_rows(eval_set)
@@ -128,7 +128,7 @@ def test_feedback_round_moves_queries_toward_the_ground_truth(dataset, encoder):
 
 
 def test_hybrid_row_finds_images_by_words_of_their_stand_in_captions(tmp_path, encoder):
-    from search.evaluation.runner import hybrid_rows
+    from search.lab.evaluation.runner import hybrid_rows
 
     (tmp_path / "images").mkdir()
     words = ["zebra", "lighthouse", "teapot", "volcano"]

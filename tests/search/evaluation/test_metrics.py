@@ -1,6 +1,6 @@
 import pytest
 
-from search.evaluation.metrics import first_rank, median_rank, recall_at, summarise
+from search.lab.evaluation.metrics import first_rank, median_rank, recall_at, summarise
 
 
 def test_recall_counts_queries_ranked_at_or_above_k():

@@ -2,7 +2,7 @@ import pytest
 
 from search.models import Image
 from search.services.ingest import find_image_files, images_ingest
-from search.services.reindex import images_needing_reindex, images_reindex
+from search.services.reindex import images_reindex
 from tests.factories import noise_image_bytes, vector_atol
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def test_reindex_embeds_everything_with_the_current_model(collection, encoder):
     assert (report.updated, report.failed) == (5, [])
     for image_id, embedding in Image.objects.values_list("id", "embedding"):
         assert list(embedding) == pytest.approx(list(collection[image_id]), abs=vector_atol(encoder))
-    assert not images_needing_reindex(encoder.model_key).exists()
+    assert not Image.objects.needing_embedding(encoder.model_key).exists()
 
 
 def test_interrupted_reindex_resumes_where_it_stopped(collection, encoder):
@@ -38,10 +38,10 @@ def test_interrupted_reindex_resumes_where_it_stopped(collection, encoder):
 
     with pytest.raises(Interrupted):
         images_reindex(encoder=encoder, batch_size=2, on_batch=stop_after_first_batch)
-    assert images_needing_reindex(encoder.model_key).count() == 3
+    assert Image.objects.needing_embedding(encoder.model_key).count() == 3
     report = images_reindex(encoder=encoder, batch_size=2)
     assert report.updated == 3
-    assert not images_needing_reindex(encoder.model_key).exists()
+    assert not Image.objects.needing_embedding(encoder.model_key).exists()
 
 
 def test_missing_file_is_reported_not_fatal(collection, encoder, media_root):

@@ -3,8 +3,8 @@ import itertools
 import numpy as np
 import pytest
 
-from search.benchmark.shapes import generate_samples
-from search.training.batches import GroupedBatches, group_key, identity_key, unique_chunks
+from search.lab.datasets.shapes import generate_samples
+from search.lab.training.batches import GroupedBatches, group_key, identity_key, unique_chunks
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
-from search.training.data import TensorSplit
-from search.training.evaluate import first_relevant_rank, retrieval_metrics
+from search.lab.training.data import TensorSplit
+from search.lab.training.evaluate import first_relevant_rank, retrieval_metrics
 
 RED = {"shape": "circle", "colour": "red", "size": "large", "position": "left", "background": "white"}
 BLUE = {"shape": "square", "colour": "blue", "size": "small", "position": "top", "background": "grey"}

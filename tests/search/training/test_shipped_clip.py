@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from search.benchmark.shapes import SHAPES, Scene, ShapeSpec, make_sample, render_scene
-from search.training.model import create_clip
+from search.lab.datasets.shapes import SHAPES, Scene, ShapeSpec, make_sample, render_scene
+from search.lab.training.model import create_clip
 
 CHECKPOINT = Path(__file__).resolve().parents[2] / "fixtures" / "clip" / "imagesearch-tiny.pt"
 UNSEEN_SEED = 2024

@@ -6,10 +6,10 @@ import pytest
 import torch
 from PIL import Image
 
-from search.benchmark.dataset import write_dataset
-from search.benchmark.shapes import generate_samples
-from search.training.model import register_configs
-from search.training.train import TrainOptions, learning_rate, train_clip
+from search.lab.datasets.dataset import write_dataset
+from search.lab.datasets.shapes import generate_samples
+from search.lab.training.model import register_configs
+from search.lab.training.train import TrainOptions, learning_rate, train_clip
 
 CAPTIONS = ["a red circle", "a large blue square at the top on a grey background"]
 

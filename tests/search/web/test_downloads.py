@@ -49,7 +49,7 @@ def test_original_download_keeps_the_bytes_and_a_readable_name(auth_client):
     data = image_bytes("red", fmt="PNG")
     image = stored_image(data, "My Holiday Photo!.png")
     response = auth_client.get(f"/images/{image.id}/download/")
-    assert response.content == data
+    assert b"".join(response.streaming_content) == data  # streamed from storage, not read into memory
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"] == f'attachment; filename="my-holiday-photo-{image.id}.png"'
 

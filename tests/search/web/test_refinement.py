@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from search.errors import InvalidQuery
 from search.refinement import RefinementWeights, apply_feedback, parse_feedback, rocchio
-from search.selectors import InvalidQuery
 
 
 def axis(i: int, dim: int = 4) -> np.ndarray:

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 
+from search.errors import InvalidQuery
 from search.models import QueryImage, SearchSession, SearchTurn, TurnKind
-from search.selectors import InvalidQuery
-from search.selectors_sessions import session_get_for_user
+from search.selectors.sessions import session_get_for_user, turn_hits
 from search.services.sessions import (
     query_image_store,
     session_create,
@@ -14,7 +14,6 @@ from search.services.sessions import (
     session_rename,
     session_start,
     turn_create,
-    turn_hits,
 )
 from tests.factories import image_bytes, noise_image_bytes, png_bomb_bytes
 
@@ -208,18 +207,16 @@ def test_session_delete_removes_turns_and_query_files(user, collection, django_c
     assert not default_storage.exists(name)
 
 
-def test_turn_created_is_sent_on_commit(user, collection, django_capture_on_commit_callbacks):
-    from search.services.sessions import turn_created
+def test_the_language_work_of_a_turn_is_queued_on_commit(
+    user, collection, django_capture_on_commit_callbacks, monkeypatch
+):
+    from search.services import sessions
 
     received = []
-
-    def receiver(turn, **kwargs):
-        received.append(turn)
-
-    turn_created.connect(receiver)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            turn = turn_create(session=session_create(user=user), text="a circle")
-    finally:
-        turn_created.disconnect(receiver)
+    monkeypatch.setattr(sessions, "turn_language_queue", received.append)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        turn = turn_create(session=session_create(user=user), text="a circle")
+    assert received == []  # nothing before the turn commits
+    for callback in callbacks:
+        callback()
     assert received == [turn]

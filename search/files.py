@@ -1,0 +1,152 @@
+"""Stored image files: reading them back, and delivering them to a client (pages, the API and the admin alike).
+
+Every response that carries an image file is made here: a missing or unreadable file is a 404 with a message, an
+original is streamed from storage (never read whole into memory), a download is named `<readable stem>-<id>.<ext>`
+with the content type of what it holds, and several images go out as one zip.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import tempfile
+import zipfile
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpResponse
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
+
+from search.imagefiles import InvalidImage, LoadedImage, load_image, to_jpeg
+from search.models import Image
+from search.workpool import parallel_map
+
+DOWNLOAD_FORMATS = ("original", "jpeg")
+CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "bmp": "image/bmp",
+    "tif": "image/tiff",
+    "tiff": "image/tiff",
+}
+
+
+class FileUnavailable(Exception):
+    """The stored file is missing or cannot be converted; str(error) says which, for a 404."""
+
+
+def load_stored_image(name: str) -> LoadedImage:
+    """Read and check a file of media storage; InvalidImage with the reason if it is gone or damaged."""
+    try:
+        with default_storage.open(name, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise InvalidImage(f"cannot read {name}: {error.strerror or error}") from None
+    return load_image(data, max_pixels=settings.IMAGE_MAX_PIXELS)
+
+
+def load_stored_images(images: Sequence[Image]) -> tuple[list[tuple[Image, LoadedImage]], list[tuple[int, str]]]:
+    """The indexed images' files, read on the image work pool: (image, loaded) pairs, and (id, reason) failures."""
+    outcomes = parallel_map(lambda image: load_stored_image(image.file.name), images, returning=(InvalidImage,))
+    readable, failed = [], []
+    for image, outcome in zip(images, outcomes, strict=True):
+        if isinstance(outcome, InvalidImage):
+            failed.append((image.id, str(outcome)))
+        else:
+            readable.append((image, outcome))
+    return readable, failed
+
+
+def file_response(
+    field_file: FieldFile, *, content_type: str | None = None, filename: str = "", cache: str = "private, max-age=86400"
+) -> FileResponse:
+    """A stored file streamed to the client (as an attachment when `filename` is given); 404 if it is gone."""
+    try:
+        handle = field_file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404("The file of this image is missing.") from None
+    content_type = content_type or mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=content_type, as_attachment=bool(filename), filename=filename)
+    response["Cache-Control"] = cache
+    return response
+
+
+def download_response(image: Image, *, fmt: str = "original") -> HttpResponse:
+    """The image as a download: the stored original, or a JPEG conversion; 404 with the reason if impossible."""
+    if fmt == "jpeg":
+        try:
+            data = jpeg_bytes(image)
+        except FileUnavailable as error:
+            raise Http404(str(error)) from None
+        response = HttpResponse(data, content_type="image/jpeg")
+        response["Content-Disposition"] = content_disposition_header(True, download_name(image, "jpg"))
+        response["Cache-Control"] = "private, no-store"
+        return response
+    extension = original_extension(image)
+    return file_response(
+        image.file,
+        content_type=CONTENT_TYPES.get(extension, "application/octet-stream"),
+        filename=download_name(image, extension),
+        cache="private, no-store",
+    )
+
+
+def jpeg_bytes(image: Image) -> bytes:
+    """The image re-encoded as JPEG (EXIF orientation applied, transparency flattened onto white)."""
+    try:
+        loaded = load_image(_read(image), max_pixels=settings.IMAGE_MAX_PIXELS)
+    except InvalidImage as error:
+        raise FileUnavailable(f"The image cannot be converted: {error}.") from None
+    return to_jpeg(loaded.image, quality=92)
+
+
+def download_name(image: Image, extension: str) -> str:
+    """A readable, safe name: the original name's stem (or caption), then the id, so names never collide."""
+    stem = slugify(os.path.splitext(image.original_name)[0])[:60] or slugify(image.caption)[:60] or "image"
+    return f"{stem}-{image.id}.{extension}"
+
+
+def original_extension(image: Image) -> str:
+    return os.path.splitext(image.file.name)[1].lstrip(".").lower() or "bin"
+
+
+def images_zip(images: list[Image], *, fmt: str = "original") -> tempfile.SpooledTemporaryFile:
+    """A zip of the images' downloads (stored, not deflated: images are compressed already), rewound; images whose
+    file is gone are left out."""
+    archive = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 (the response closes it)
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as bundle:
+        for image in images:
+            try:
+                name, data = _zip_entry(image, fmt)
+            except FileUnavailable:
+                continue
+            bundle.writestr(name, data)
+    archive.seek(0)
+    return archive
+
+
+def zip_response(images: list[Image], *, fmt: str = "original") -> FileResponse:
+    response = FileResponse(images_zip(images, fmt=fmt), content_type="application/zip", as_attachment=True)
+    response["Content-Disposition"] = content_disposition_header(True, "images.zip")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _zip_entry(image: Image, fmt: str) -> tuple[str, bytes]:
+    if fmt == "jpeg":
+        return download_name(image, "jpg"), jpeg_bytes(image)
+    return download_name(image, original_extension(image)), _read(image)
+
+
+def _read(image: Image) -> bytes:
+    try:
+        with image.file.open("rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, ValueError):
+        raise FileUnavailable("The file of this image is missing.") from None

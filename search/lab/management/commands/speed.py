@@ -1,0 +1,260 @@
+import os
+import platform
+import time
+from datetime import UTC, datetime
+
+import torch
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.test import override_settings
+
+from search.encoder import ClipEncoder, cpu_has_bf16_matrix_units
+from search.lab.speed import encoders, endtoend
+from search.lab.speed.synthetic import (
+    CATEGORY_1PCT,
+    CATEGORY_10PCT,
+    SELECTIVITY,
+    VectorSpace,
+    relation_size,
+    simulated_collections,
+    simulated_model_key,
+)
+from search.lab.speed.vectors import ef_search_curve
+from search.vector_index import hnsw_index_name
+
+SECTIONS = ("vectors", "halfvec", "filtered", "e2e", "text", "ingest")
+
+
+def _ints(value: str) -> list[int]:
+    return [int(part) for part in value.split(",") if part.strip()]
+
+
+def _sizes(value: str) -> list[tuple[int, int]]:
+    return [tuple(int(side) for side in part.split("x")) for part in value.split(",") if part.strip()]
+
+
+class Command(BaseCommand):
+    help = (
+        "Speed at scale: ef_search curve (recall@k vs exact, p50/p95/p99), halfvec, filtered queries, end-to-end "
+        "text queries (search module and POST /api/search/, cache miss/hit, 1/4/16 clients), text-encoder "
+        "variants and image ingestion, printed as Markdown for docs/benchmarks.md. The collections come from "
+        "`manage.py simulate --count N` with the same --dim/--clusters/--seed; run both against a separate "
+        "database (see `manage.py simulate --help`)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--sizes", type=_ints, default=[10_000], help="e.g. 10000,100000,1000000")
+        parser.add_argument("--queries", type=int, default=200)
+        parser.add_argument("--ef", type=_ints, default=[10, 20, 40, 80, 160, 320], help="hnsw.ef_search values")
+        parser.add_argument("-k", type=int, default=10)
+        parser.add_argument("--dim", type=int, default=512)
+        parser.add_argument("--clusters", type=int, default=100)
+        parser.add_argument("--spread", type=float, default=1.0)
+        parser.add_argument("--latent-dim", type=int, default=16, help="0: isotropic clusters (worst case)")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections, from {','.join(SECTIONS)}")
+        parser.add_argument("--clients", type=_ints, default=[1, 4, 16])
+        parser.add_argument("--text-rounds", type=int, default=50)
+        parser.add_argument("--ingest-images", type=int, default=64)
+        parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture, random weights")
+        parser.add_argument(
+            "--ingest-sizes", type=_sizes, default=[(1024, 768), (4032, 3024)], help="photo sizes, e.g. 1024x768"
+        )
+        parser.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile)")
+
+    def handle(self, **options):
+        sections = {part.strip() for part in options["only"].split(",")}
+        if unknown := sections - set(SECTIONS):
+            raise CommandError(f"unknown sections: {', '.join(sorted(unknown))}")
+        self.options = options
+        self.space = VectorSpace(
+            options["dim"], options["clusters"], options["spread"], options["seed"], options["latent_dim"]
+        )
+        encoder = None
+        if sections & {"e2e", "text", "ingest"}:
+            if settings.CLIP_THREADS:  # as the app's own encoder does (search.encoder._build_from_settings)
+                torch.set_num_threads(settings.CLIP_THREADS)
+            # The shipped configuration for end-to-end timings; float32 (open_clip's own) as the encoder
+            # variants' reference, and a bf16 one to compare with it (those two only where they are timed).
+            encoder = self._encoder(settings.CLIP_PRECISION, text_int8=settings.CLIP_TEXT_INT8)
+            if sections & {"text", "ingest"}:
+                self.float_encoder = self._encoder("float32")
+                self.bf16_encoder = self._encoder("bfloat16")
+        self._header()
+        for size in options["sizes"] if sections & {"vectors", "halfvec", "filtered", "e2e"} else []:
+            model_key = self._collection(size)
+            self.out(f"\n#### {size:,} vectors ({model_key})\n")
+            self._index_sizes(model_key)
+            if "vectors" in sections:
+                self._curve(size, model_key, halfvec=False)
+            if "halfvec" in sections:
+                self._curve(size, model_key, halfvec=True)
+            if "filtered" in sections:
+                self._filtered(size, model_key)
+            if "e2e" in sections:
+                self._end_to_end(size, model_key, encoder)
+        if "text" in sections:
+            self._text(encoder)
+        if "ingest" in sections:
+            self._ingest(encoder)
+
+    def _encoder(self, precision: str, *, text_int8: bool = False) -> ClipEncoder:
+        return ClipEncoder(
+            self.options["clip_model"],
+            "",
+            text_cache_size=settings.CLIP_TEXT_CACHE_SIZE,
+            text_threads=settings.CLIP_TEXT_THREADS,
+            text_int8=text_int8,
+            precision=precision,
+        )
+
+    def out(self, line: str = "") -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
+
+    def _header(self) -> None:
+        self.out(
+            f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, torch threads "
+            f"{torch.get_num_threads()}, database {settings.DATABASES['default']['NAME']}, "
+            f"SEARCH_EF_SEARCH={settings.SEARCH_EF_SEARCH}, {self.options['queries']} queries, k={self.options['k']}, "
+            f"CPU bf16 matrix units: {'yes' if cpu_has_bf16_matrix_units() else 'no'}"
+        )
+
+    def _collection(self, size: int) -> str:
+        model_key = simulated_model_key(self.space, size)
+        have = simulated_collections().get(model_key, 0)
+        if have != size:
+            raise CommandError(
+                f"{model_key} has {have:,} rows, not {size:,}: run `manage.py simulate --count {size} "
+                f"--dim {self.space.dim} --clusters {self.space.clusters} --latent-dim {self.space.latent_dim} "
+                f"--spread {self.space.spread:g} --seed {self.space.seed} --halfvec` first"
+            )
+        return model_key
+
+    def _index_sizes(self, model_key: str) -> None:
+        vector = relation_size(hnsw_index_name(model_key))
+        half = relation_size(hnsw_index_name(model_key, halfvec=True))
+        self.out(f"HNSW index size: vector {vector / 2**20:,.1f} MiB, halfvec {half / 2**20:,.1f} MiB\n")
+
+    def _curve(self, size: int, model_key: str, *, halfvec: bool) -> None:
+        if halfvec and not relation_size(hnsw_index_name(model_key, halfvec=True)):
+            self.out("(no halfvec index: run simulate with --halfvec)\n")
+            return
+        queries = self.space.queries(self.options["queries"])
+        points = ef_search_curve(
+            self.space,
+            model_key=model_key,
+            count=size,
+            queries=queries,
+            ef_values=self.options["ef"],
+            k=self.options["k"],
+            halfvec=halfvec,
+        )
+        kind = "halfvec index" if halfvec else "vector index"
+        self.out(f"| ef_search | recall@{self.options['k']} ({kind}) | p50 ms | p95 ms | p99 ms | plan |")
+        self.out("|---:|---:|---:|---:|---:|---|")
+        for p in points:
+            latency = p.latency_ms
+            self.out(
+                f"| {p.ef_search} | {p.recall:.4f} | {latency['p50']:.2f} | {latency['p95']:.2f} "
+                f"| {latency['p99']:.2f} | {p.plan} |"
+            )
+        self.out()
+
+    def _filtered(self, size: int, model_key: str) -> None:
+        queries = self.space.queries(self.options["queries"])
+        ef = settings.SEARCH_EF_SEARCH
+        self.out(
+            f"| filter (selectivity) | rows matching | ef_search | recall@{self.options['k']} | rows returned "
+            "| p50 ms | p95 ms | p99 ms | plan |"
+        )
+        self.out("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for category in (CATEGORY_10PCT, CATEGORY_1PCT):
+            (point,) = ef_search_curve(
+                self.space,
+                model_key=model_key,
+                count=size,
+                queries=queries,
+                ef_values=[ef],
+                k=self.options["k"],
+                category=category,
+            )
+            latency = point.latency_ms
+            matching = int(size * SELECTIVITY[category])
+            self.out(
+                f"| {category} ({SELECTIVITY[category]:.0%}) | {matching:,} | {ef} | {point.recall:.4f} "
+                f"| {point.rows_returned:.2f} | {latency['p50']:.2f} | {latency['p95']:.2f} | {latency['p99']:.2f} "
+                f"| {point.plan} |"
+            )
+        self.out()
+
+    def _end_to_end(self, size: int, model_key: str, encoder: ClipEncoder) -> None:
+        encoder.model_key = model_key  # search the simulated collection with a ViT-B-32-sized text tower
+        n = self.options["queries"]
+        salt = f"{time.time_ns()}"
+        self.out("| path | cache | p50 ms | p95 ms | p99 ms | mean ms |")
+        self.out("|---|---|---:|---:|---:|---:|")
+        with endtoend.serving(encoder):
+            paths = {
+                "search module (search_images)": endtoend.module_search(encoder),
+                "POST /api/search/": endtoend.api_search(),
+            }
+            for name, call in paths.items():
+                texts = endtoend.query_texts(n, salt=f"{name[:6]}-{salt}")
+                for cache, stats in endtoend.miss_and_hit(call, encoder, texts).items():
+                    self.out(
+                        f"| {name} | {cache} | {stats['p50']:.1f} | {stats['p95']:.1f} | {stats['p99']:.1f} "
+                        f"| {stats['mean']:.1f} |"
+                    )
+            self.out("\n| path | clients | queries/s (cache miss) |")
+            self.out("|---|---:|---:|")
+            for clients in self.options["clients"]:
+                texts = endtoend.query_texts(n, salt=f"tp{clients}-{salt}")
+                rate = endtoend.throughput(paths["POST /api/search/"], texts, clients=clients)
+                self.out(f"| POST /api/search/ | {clients} | {rate:.1f} |")
+        self.out()
+
+    def _text(self, encoder: ClipEncoder) -> None:
+        reference = self.float_encoder
+        variants = encoders.text_variants(
+            reference, bf16=self.bf16_encoder, shipped=encoder, onnx=True, compile=self.options["compile"]
+        )
+        results = encoders.time_text_variants(reference, variants, rounds=self.options["text_rounds"])
+        self.out(
+            f'\nText encoder, {reference.model_name} random weights, query "{encoders.SHORT_QUERY}", batch 1, '
+            f"{self.options['text_rounds']} interleaved rounds\n"
+        )
+        self.out("| variant | p50 ms | p95 ms | p99 ms | max abs diff vs default | min cosine vs default |")
+        self.out("|---|---:|---:|---:|---:|---:|")
+        for r in results:
+            latency = r.latency_ms
+            self.out(
+                f"| {r.name} | {latency['p50']:.1f} | {latency['p95']:.1f} | {latency['p99']:.1f} "
+                f"| {r.max_abs_diff:.2e} | {r.min_cosine:.6f} |"
+            )
+        self.out()
+
+    def _ingest(self, encoder: ClipEncoder) -> None:
+        count = self.options["ingest_images"]
+        for width, height in self.options["ingest_sizes"]:
+            jpegs = encoders.photo_like_jpegs(count, size=(width, height))
+            self.out(
+                f"\nImage ingestion, {encoder.model_name} random weights, {count} photo-like JPEGs {width}x{height}, "
+                f"batch {encoder.batch_size}\n"
+            )
+            self.out("| path | images/s | max abs diff vs exact | min cosine vs exact |")
+            self.out("|---|---:|---:|---:|")
+            for r in encoders.time_image_paths(self.float_encoder, jpegs, bf16=self.bf16_encoder):
+                self.out(f"| {r.name} | {r.images_per_s:.1f} | {r.max_abs_diff:.2e} | {r.min_cosine:.6f} |")
+            pool = f"pool of {os.cpu_count()}"
+            runs = [
+                (self.float_encoder, 1, False, "float32, one thread, full decode (first session)"),
+                (self.float_encoder, 0, False, f"float32, {pool}, full decode (second session)"),
+                (encoder, 0, False, f"{encoder.precision}, {pool}, full decode"),
+                (encoder, 0, True, f"{encoder.precision}, {pool}, reduced JPEG decode (shipped)"),
+            ]
+            for run_encoder, threads, reduced, label in runs:
+                with override_settings(INGEST_THREADS=threads, INGEST_REDUCED_DECODE=reduced):
+                    rate = encoders.time_full_ingest(run_encoder, jpegs)
+                self.out(f"| full images_ingest (files, checks, thumbnails, rows), {label} | {rate:.1f} | | |")
+        self.out()

@@ -1,0 +1,53 @@
+"""Reads for browsing the collection (not similarity search): listing with filters, one image, its bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Count, Q, QuerySet
+
+from search.models import Image
+
+
+@dataclass(frozen=True)
+class ImageFilters:
+    category: str | None = None
+    source: str = ""
+    model: str = ""
+    captioned: bool | None = None
+    hidden: bool | None = None  # staff only; others always see visible images
+
+
+def images_for_user(user: AbstractBaseUser) -> QuerySet[Image]:
+    """The images `user` may see: staff see hidden ones too."""
+    images = Image.objects.defer("embedding", "caption_embedding")
+    return images if getattr(user, "is_staff", False) else images.visible()
+
+
+def image_list(*, user: AbstractBaseUser, filters: ImageFilters) -> QuerySet[Image]:
+    """Images visible to `user` matching `filters`, newest first."""
+    images = images_for_user(user)
+    if filters.category is not None:
+        images = images.filter(category=filters.category)
+    if filters.source:
+        images = images.filter(source=filters.source)
+    if filters.model:
+        images = images.filter(embedding_model=filters.model)
+    if filters.captioned is not None:
+        images = images.exclude(caption="") if filters.captioned else images.filter(caption="")
+    if filters.hidden is not None and getattr(user, "is_staff", False):
+        images = images.filter(hidden=filters.hidden)
+    return images.order_by("-id")
+
+
+def image_get(*, user: AbstractBaseUser, image_id: int) -> Image:
+    """One image `user` may see; Image.DoesNotExist otherwise."""
+    return images_for_user(user).get(id=image_id)
+
+
+def collection_stats() -> dict:
+    """Collection size: images in all, hidden, and per embedding model (not yet embedded: model "")."""
+    totals = Image.objects.aggregate(total=Count("id"), hidden=Count("id", filter=Q(hidden=True)))
+    by_model = Image.objects.order_by().values("embedding_model").annotate(count=Count("id")).order_by("-count")
+    return {**totals, "by_model": {row["embedding_model"]: row["count"] for row in by_model}}

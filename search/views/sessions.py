@@ -1,0 +1,168 @@
+"""The search pages: the home page that starts a session, a session at one of its turns (and its refinement posted
+without the websocket), the history of sessions. Every view requires login."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from search.errors import InvalidQuery
+from search.forms import RefineForm, RenameForm, SearchForm
+from search.models import SearchSession, SearchTurn
+from search.selectors.sessions import (
+    session_get_for_user,
+    session_list_for_user,
+    turn_get,
+    turn_hits,
+    turn_list,
+    turn_to_refine,
+)
+from search.services.sessions import session_delete, session_rename, session_start, turn_create_with_upload
+
+RECENT_SESSIONS = 6
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    """The start of a new search session; a valid query creates the session and opens it."""
+    form = SearchForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.get("image")
+        try:
+            session = session_start(
+                user=request.user,
+                text=data.get("q") or "",
+                data=upload.read() if upload else None,
+                original_name=upload.name if upload else "",
+                image_weight=data.get("image_weight"),
+                top_k=data.get("k") or settings.SEARCH_DEFAULT_TOP_K,
+            )
+        except InvalidQuery as error:
+            form.add_error("image" if error.field == "image" else None, error.message)
+        else:
+            return redirect("search:session", session_id=session.pk)
+    recent = session_list_for_user(user=request.user)[:RECENT_SESSIONS]
+    status = 400 if form.is_bound and form.errors else 200
+    context = {"form": form, "recent": recent, "upload_limit_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024)}
+    return render(request, "search/home.html", context, status=status)
+
+
+@login_required
+@require_GET
+def sessions(request: HttpRequest) -> HttpResponse:
+    """The history page: every session of the user, to reopen, rename or delete."""
+    return render(request, "search/sessions.html", {"sessions": session_list_for_user(user=request.user)})
+
+
+def _own_session(request: HttpRequest, session_id: int) -> SearchSession:
+    try:
+        return session_get_for_user(user=request.user, session_id=session_id)
+    except SearchSession.DoesNotExist:
+        raise Http404("No such search session.") from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
+    """A session at one of its turns (?turn=N, default the last); POST is the no-websocket refinement."""
+    session = _own_session(request, session_id)
+    if request.method == "POST":
+        return _refine(request, session)
+    try:
+        turn = turn_get(session=session, position=request.GET.get("turn"))
+    except SearchTurn.DoesNotExist:
+        raise Http404("This session has no such turn.") from None
+    return render(request, "search/session.html", session_context(session, turn, form=RefineForm()))
+
+
+def _refine(request: HttpRequest, session: SearchSession) -> HttpResponse:
+    form = RefineForm(request.POST, request.FILES)
+    turn = None
+    if form.is_valid():
+        try:
+            turn = _refine_turn(session, form)
+        except InvalidQuery as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+    if turn is None:
+        current = turn_get(session=session)
+        return render(request, "search/session.html", session_context(session, current, form=form), status=400)
+    return redirect(f"{reverse('search:session', args=[session.pk])}?turn={turn.position}")
+
+
+def _refine_turn(session: SearchSession, form: RefineForm) -> SearchTurn:
+    data = form.cleaned_data
+    parent = turn_to_refine(session=session, turn_id=data.get("parent"))
+    upload = data.get("image")
+    return turn_create_with_upload(
+        session=session,
+        data=upload.read() if upload else None,
+        original_name=upload.name if upload else "",
+        parent=parent,
+        text=data.get("text") or "",
+        image_weight=data.get("image_weight"),
+        feedback=data.get("feedback") or "",
+        relevant_ids=data.get("relevant") or (),
+        not_relevant_ids=data.get("not_relevant") or (),
+        more_like_image_id=data.get("more_like"),
+        top_k=data.get("k") or settings.SEARCH_DEFAULT_TOP_K,
+        show_judged=data.get("show_judged") or False,
+        weights=form.weights(),
+        client_key=data.get("key") or "",
+    )
+
+
+def session_context(session: SearchSession, turn: SearchTurn | None, *, form: RefineForm | None = None) -> dict:
+    """What the session page and its fragments (results, turn list) render."""
+    return {
+        "session": session,
+        "turn": turn,
+        "turns": turn_list(session=session),
+        "hits": turn_hits(turn) if turn is not None else [],
+        "form": form,
+        "max_uploads": settings.SESSION_MAX_UPLOADS,
+    }
+
+
+def turn_fragments(session: SearchSession, turn: SearchTurn) -> dict[str, str]:
+    """The results and the turn list as HTML, for the websocket to swap into an open page."""
+    context = session_context(session, turn)
+    return {
+        "results_html": render_to_string("search/_turn_results.html", context),
+        "turns_html": render_to_string("search/_turn_list.html", context),
+    }
+
+
+@login_required
+@require_POST
+def session_rename_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _own_session(request, session_id)
+    form = RenameForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("The title is too long (200 characters at most).")
+    session_rename(session=session, title=form.cleaned_data["title"])
+    messages.success(request, "Session renamed.")
+    return redirect(session_url(session) if request.POST.get("next") == "session" else reverse("search:sessions"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_delete_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _own_session(request, session_id)
+    if request.method == "GET":
+        return render(request, "search/session_delete.html", {"session": session})
+    title = str(session)
+    session_delete(session=session)
+    messages.success(request, f"Deleted “{title}”.")
+    return redirect("search:sessions")
+
+
+def session_url(session: SearchSession) -> str:
+    return reverse("search:session", args=[session.pk])
