@@ -64,3 +64,14 @@ def image_row(*, vector: np.ndarray, model_key: str, **fields) -> Image:
         "byte_size": 1000,
     }
     return Image.objects.create(embedding=vector, embedding_model=model_key, **{**defaults, **fields})
+
+
+def command_output(*args) -> str:
+    """What a management command prints (its stderr kept apart), run in this process like `manage.py` would."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()

@@ -1,0 +1,1 @@
+from tests.web_fixtures import other_user, user  # noqa: F401
