@@ -153,20 +153,26 @@ def prepare(env: dict[str, str], var_dir: Path, *, demo_images: int, username: s
     """What `make run` does before serving (migrate, collectstatic, a demo collection), then a user; its API key.
 
     For a stack in a folder of its own (IMAGESEARCH_VAR_DIR in `env`): the served-system tests and the HTTP
-    load benchmark.
+    load benchmark. The commands are make's own, run one after the other in one process (each of its own would
+    pay for starting Python and torch again).
     """
-    manage(env, "migrate", "--noinput")
-    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-    demo = var_dir / "demo"
-    manage(env, "make_dataset", str(demo), "--train", "0", "--test", str(demo_images), "--seed", "7")
-    manage(env, "ingest", str(demo / "images"))
-    manage(env, "import_captions", str(demo))
+    demo = str(var_dir / "demo")
+    steps = [
+        ("migrate", "--noinput"),
+        ("collectstatic", "--noinput", "--verbosity", "0"),
+        ("make_dataset", demo, "--train", "0", "--test", str(demo_images), "--seed", "7"),
+        ("ingest", demo + "/images"),
+        ("import_captions", demo),
+    ]
     script = (
-        "from django.contrib.auth.models import User; from accounts.services import token_create; "
+        "from django.core.management import call_command; "
+        + "".join(f"call_command(*{list(step)!r}); " for step in steps)
+        + "from django.contrib.auth.models import User; from accounts.services import token_create; "
         f"user = User.objects.create_user({username!r}, password={password!r}); "
-        "print(token_create(user=user, name='served stack').key)"
+        "print('API key:', token_create(user=user, name='served stack').key)"
     )
-    return manage(env, "shell", "-c", script).strip().splitlines()[-1]
+    output = manage(env, "shell", "-c", script)
+    return output.split("API key:")[-1].split()[0]
 
 
 def stop_embedded_servers(env: dict[str, str], var_dir: Path) -> None:
