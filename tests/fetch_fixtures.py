@@ -145,11 +145,7 @@ def caption_requests(monkeypatch, settings) -> list:
     settings.CAPTION_MODEL = "a-captioner"  # captioning on, whatever the environment says
 
     requests: list = []
-
-    class RecordingTask:
-        @staticmethod
-        def apply_async(args, **options):
-            requests.append(sorted(args[0]))
-
-    monkeypatch.setattr(captions, "caption_images_task", RecordingTask)
+    monkeypatch.setattr(
+        captions.caption_images_task, "apply_async", lambda args, **options: requests.append(sorted(args[0]))
+    )
     return requests

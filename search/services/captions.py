@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
+from search import background
+from search.background import queue_on_commit
 from search.captioner import Captioner, get_captioner
 from search.encoder import ClipEncoder, get_encoder
 from search.files import load_stored_image, load_stored_images
@@ -43,17 +45,8 @@ def captions_queue(image_ids: list[int] | None = None) -> None:
     A broker that is down costs a log line, never the ingest that asked; the captions can be made later with
     `manage.py caption --missing`.
     """
-    if not captions_enabled() or image_ids == []:
-        return
-    from search.tasks.captions import caption_images_task
-
-    def send() -> None:
-        try:
-            caption_images_task.apply_async((image_ids,), retry=False)
-        except Exception:  # kombu raises several kinds; none may undo the ingest
-            logger.exception("Could not queue captions for %s images", "all" if image_ids is None else len(image_ids))
-
-    transaction.on_commit(send)
+    if captions_enabled() and image_ids != []:
+        queue_on_commit(background.CAPTION_IMAGES, image_ids)
 
 
 def images_caption(

@@ -11,6 +11,8 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.db import transaction
 
+from search import background
+from search.background import queue
 from search.encoder import ClipEncoder, get_encoder
 from search.errors import InvalidQuery
 from search.models import ImageSource, Job, JobItem, JobItemState, JobKind, JobState
@@ -59,11 +61,9 @@ def fetch_job_create(
 
 
 def fetch_job_enqueue(job: Job) -> None:
-    """Queue the job's next round (its first, or the next after a resume) on a worker."""
-    from search.tasks.fetch import fetch_job_task
-
-    result = fetch_job_task.delay(job.pk)
-    Job.objects.filter(pk=job.pk, task_id="").update(task_id=getattr(result, "id", "") or "")
+    """Queue the job's first round on a worker (each round queues the next)."""
+    task_id = queue(background.FETCH_ROUND, job.pk, retry=True)
+    Job.objects.filter(pk=job.pk, task_id="").update(task_id=task_id or "")
 
 
 def fetch_job_run(

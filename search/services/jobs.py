@@ -20,6 +20,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from search import background
+from search.background import queue, queue_on_commit
 from search.encoder import ClipEncoder, get_encoder
 from search.models import Job, JobItem, JobItemState, JobKind, JobState
 from search.pushes import job_push, session_push
@@ -171,9 +173,7 @@ def job_resume(job: Job) -> bool:
         transaction.on_commit(lambda: ingest_job_enqueue(job))
         return True
     if job.kind == JobKind.FETCH:
-        from search.services.fetch import fetch_job_enqueue
-
-        transaction.on_commit(lambda: fetch_job_enqueue(job))
+        queue_on_commit(background.FETCH_ROUND, job.pk, retry=True)
         return True
     return False
 
@@ -216,15 +216,13 @@ def ingest_job_create(*, root: Path, category: str | None = None, user=None, bat
 
 def ingest_job_enqueue(job: Job) -> int:
     """Queue one `embed` task per batch of the job's pending items (also resumes a job whose tasks were lost)."""
-    from search.tasks.ingest import ingest_batch_task
-
     size = job.params.get("batch_size") or settings.INGEST_JOB_BATCH_SIZE
     pending = list(job.items.filter(state=JobItemState.PENDING).order_by("id").values_list("id", flat=True))
     if not pending:
         job_finish_if_done(job)
     batches = [pending[start : start + size] for start in range(0, len(pending), size)]
     for batch in batches:
-        ingest_batch_task.delay(job.pk, batch)
+        queue(background.INGEST_BATCH, job.pk, batch, retry=True)
     return len(batches)
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
+from search import background
+from search.background import queue_on_commit
 from search.encoder import ClipEncoder, get_encoder
 from search.files import load_stored_images
 from search.models import Image
@@ -51,16 +53,8 @@ def images_reindex(
 def images_embed_queue(image_ids: list[int]) -> None:
     """Re-embed these images in a worker once the current transaction commits (a curator's "re-embed"); a broker
     that is down costs a log line, never the request that asked."""
-    from search.tasks.curation import images_embed_task
-
-    def send() -> None:
-        try:
-            images_embed_task.apply_async((image_ids,), retry=False)
-        except Exception:  # kombu raises several kinds
-            logger.exception("Could not queue %s images for re-embedding", len(image_ids))
-
     if image_ids:
-        transaction.on_commit(send)
+        queue_on_commit(background.EMBED_IMAGES, image_ids)
 
 
 def images_embed(image_ids: Iterable[int], *, encoder: ClipEncoder | None = None) -> ReindexReport:

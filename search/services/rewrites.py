@@ -19,7 +19,8 @@ from dataclasses import asdict
 from django.conf import settings
 from django.db import transaction
 
-from search import language
+from search import background, language
+from search.background import queue
 from search.encoder import ClipEncoder
 from search.files import load_stored_image
 from search.imagefiles import InvalidImage, LoadedImage
@@ -49,12 +50,7 @@ def turn_language_queue(turn: SearchTurn) -> None:
     turn_rewrite_request(turn)
     wants_caption = turn.query_image is not None and not turn.query_image.caption and settings.CAPTION_MODEL
     if turn.kind == TurnKind.QUERY and wants_caption:
-        from search.tasks.captions import caption_query_image_task
-
-        try:
-            caption_query_image_task.apply_async((turn.query_image_id,), retry=False)
-        except Exception:  # as above: the search has been answered; the caption is a bonus
-            logger.exception("Could not queue the caption of query image %s", turn.query_image_id)
+        queue(background.CAPTION_QUERY_IMAGE, turn.query_image_id)  # the search has been answered: a bonus
 
 
 def turn_rewrite_request(turn: SearchTurn) -> bool:
@@ -62,13 +58,8 @@ def turn_rewrite_request(turn: SearchTurn) -> bool:
     if not rewrite_wanted(turn):
         return False
     SearchTurn.objects.filter(pk=turn.pk).update(rewrite={"state": PENDING})
-    from search.tasks.language import rewrite_turn_task
-
-    try:
-        rewrite_turn_task.apply_async((turn.pk,), retry=False)
-    except Exception:  # kombu raises several kinds; none of them may reach the user
-        logger.exception("Could not queue the rewrite of turn %s", turn.pk)
-        SearchTurn.objects.filter(pk=turn.pk).update(rewrite={})
+    if queue(background.REWRITE_TURN, turn.pk) is None:
+        SearchTurn.objects.filter(pk=turn.pk).update(rewrite={})  # no rewrite is coming: the page must not wait
         return False
     return True
 

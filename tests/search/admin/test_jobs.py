@@ -26,11 +26,11 @@ def queued(monkeypatch) -> list[int]:
 
     calls: list[int] = []
 
-    def delay(job_id):
-        calls.append(job_id)
-        return SimpleNamespace(id=f"task-{job_id}")
+    def apply_async(args, **options):
+        calls.append(args[0])
+        return SimpleNamespace(id=f"task-{args[0]}")
 
-    monkeypatch.setattr(fetch_job_task, "delay", delay)
+    monkeypatch.setattr(fetch_job_task, "apply_async", apply_async)
     return calls
 
 
@@ -174,7 +174,7 @@ def test_retry_failed_items_sets_them_pending_and_resumes_the_job(
     from search.tasks.fetch import fetch_job_task
 
     queued = []
-    monkeypatch.setattr(fetch_job_task, "delay", lambda job_id: queued.append(job_id))
+    monkeypatch.setattr(fetch_job_task, "apply_async", lambda args, **options: queued.append(args[0]))
     with django_capture_on_commit_callbacks(execute=True):
         response = curator_client.post(
             reverse("admin:search_job_changelist"),
@@ -198,7 +198,7 @@ def test_retrying_an_ingest_job_queues_its_pending_batches(
     job = Job.objects.create(kind=JobKind.INGEST, state=JobState.SUCCEEDED, total=1, failed=1)
     item = JobItem.objects.create(job=job, source="/data/a.jpg", state=JobItemState.FAILED, reason="unreadable")
     queued = []
-    monkeypatch.setattr(ingest_batch_task, "delay", lambda job_id, item_ids: queued.append((job_id, item_ids)))
+    monkeypatch.setattr(ingest_batch_task, "apply_async", lambda args, **options: queued.append(tuple(args)))
     with django_capture_on_commit_callbacks(execute=True):
         curator_client.post(
             reverse("admin:search_job_changelist"), {"action": "retry_failed", "_selected_action": [job.id]}
