@@ -7,7 +7,7 @@ the domain refuses raises InvalidQuery (search.errors) naming the field, and not
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from django.conf import settings
@@ -45,21 +45,16 @@ class SearchScope:
 
 
 @dataclass(frozen=True)
-class SearchRequest:
+class SearchRequest(SearchScope):
+    """A query (a description, an example image, or both) within its scope (the fields it inherits)."""
+
     text: str = ""
     image: LoadedImage | None = None
     image_weight: float | None = None  # share of the image in a combined query, 0..1; None: the setting
-    top_k: int = 24
-    min_score: float | None = None
-    category: str = ""
-    source: str = ""
-    exclude_ids: Collection[int] = ()
-    only_ids: Collection[int] | None = None  # search within these images only (evaluation, sub-collections)
-    exact: bool = False
     mode: str = "vector"  # "vector" | "hybrid" (vector + full-text, fused: search.selectors.hybrid)
-    scope: SearchScope = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         text = check_text(self.text, field="query").strip()
         if not text and self.image is None:
             raise InvalidQuery("Describe what you are looking for, give an example image, or both.")
@@ -67,18 +62,10 @@ class SearchRequest:
         _check_image_weight(self.image_weight)
         if self.mode not in SEARCH_MODES:
             raise InvalidQuery(f"mode must be one of {', '.join(SEARCH_MODES)}.", field="mode")
-        object.__setattr__(self, "scope", self._scope())  # checks the scope's fields too
 
-    def _scope(self) -> SearchScope:
-        return SearchScope(
-            top_k=self.top_k,
-            min_score=self.min_score,
-            category=self.category,
-            source=self.source,
-            exclude_ids=self.exclude_ids,
-            only_ids=self.only_ids,
-            exact=self.exact,
-        )
+    @property
+    def scope(self) -> SearchScope:
+        return SearchScope(**{f.name: getattr(self, f.name) for f in fields(SearchScope)})
 
 
 @dataclass(frozen=True)

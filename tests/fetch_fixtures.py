@@ -138,6 +138,17 @@ def fake_search(monkeypatch) -> FakeSearch:
 
 
 @pytest.fixture
+def eager():
+    """Tasks run where they are queued (Celery's eager mode), for as long as the test runs."""
+    from imagesearch.celery import app
+
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+@pytest.fixture
 def caption_requests(monkeypatch, settings) -> list:
     """Captioning needs a captioning model; here its task records what it was asked to caption instead."""
     from search.tasks import captions

@@ -41,18 +41,15 @@ def image_create(
     file_name, thumbnail_name = _write_files(loaded, thumbnail)
     image = Image(
         sha256=loaded.sha256,
-        original_name=original_name[:255],
         file=file_name,
         thumbnail=thumbnail_name,
         width=loaded.width,
         height=loaded.height,
         format=loaded.format,
         byte_size=len(loaded.data),
-        source=source,
-        source_url=source_url,
-        category=category[:100],
         embedding=vector,
         embedding_model=model_key,
+        **_described(original_name, source, source_url, category),
     )
     try:
         with transaction.atomic():
@@ -63,6 +60,16 @@ def image_create(
         image_files_discard(loaded)
         raise
     return image
+
+
+def _described(original_name: str, source: str, source_url: str, category: str) -> dict:
+    """What a caller says about a new image, cut to its columns' sizes."""
+    return {
+        "original_name": original_name[:255],
+        "source": source,
+        "source_url": source_url,
+        "category": category[:100],
+    }
 
 
 def image_files_discard(loaded: LoadedImage) -> None:

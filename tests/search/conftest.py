@@ -5,6 +5,7 @@ from tests.api_fixtures import anon, api, other_api, private_cache, rows, staff,
 from tests.fetch_fixtures import (  # noqa: F401
     background_settings,
     caption_requests,
+    eager,
     fake_search,
     local_web,
 )

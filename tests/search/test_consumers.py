@@ -61,7 +61,7 @@ def cookie_for(client, user) -> bytes:
 
 @pytest.fixture
 def cookie(client, user) -> bytes:
-    """The Django session cookie of the session's owner, logged in."""
+    """The Django session cookie of the session's user, logged in."""
     return cookie_for(client, user)
 
 
@@ -164,21 +164,16 @@ async def test_events_sent_to_the_session_group_reach_the_page(application, cook
 
 
 @pytest.fixture
-def owner(django_user_model):
-    return django_user_model.objects.create_user(username="ann", password=PASSWORD)
-
-
-@pytest.fixture
-def job(owner):
-    return Job.objects.create(kind=JobKind.FETCH, user=owner, query="red pandas", params={"count": 5}, total=7)
+def job(user):
+    return Job.objects.create(kind=JobKind.FETCH, user=user, query="red pandas", params={"count": 5}, total=7)
 
 
 def _job_socket(application, job, cookie=None):
     return socket(application, f"/ws/jobs/{job.pk}/", cookie)
 
 
-async def test_the_owner_gets_the_job_then_its_events(application, client, owner, job):
-    communicator = _job_socket(application, job, await sync_to_async(cookie_for)(client, owner))
+async def test_the_owner_gets_the_job_then_its_events(application, client, user, job):
+    communicator = _job_socket(application, job, await sync_to_async(cookie_for)(client, user))
     connected, _ = await communicator.connect()
     assert connected
     snapshot = await communicator.receive_json_from(timeout=10)
@@ -219,8 +214,8 @@ async def test_anonymous_clients_are_refused_a_job(application, job):
     assert (connected, code) == (False, 4401)
 
 
-async def test_messages_from_the_page_get_an_error(application, client, owner, job):
-    communicator = _job_socket(application, job, await sync_to_async(cookie_for)(client, owner))
+async def test_messages_from_the_page_get_an_error(application, client, user, job):
+    communicator = _job_socket(application, job, await sync_to_async(cookie_for)(client, user))
     await communicator.connect()
     await communicator.receive_json_from(timeout=10)
     await communicator.send_json_to({"type": "cancel"})
@@ -229,12 +224,12 @@ async def test_messages_from_the_page_get_an_error(application, client, owner, j
     await communicator.disconnect()
 
 
-async def test_a_cancel_reaches_the_page_with_the_cancelled_state(application, client, owner, job):
-    communicator = _job_socket(application, job, await sync_to_async(cookie_for)(client, owner))
+async def test_a_cancel_reaches_the_page_with_the_cancelled_state(application, client, user, job):
+    communicator = _job_socket(application, job, await sync_to_async(cookie_for)(client, user))
     await communicator.connect()
     await communicator.receive_json_from(timeout=10)
-    assert await sync_to_async(job_cancel)(job=job, user=owner)
+    assert await sync_to_async(job_cancel)(job=job, user=user)
     event = await communicator.receive_json_from(timeout=10)
     assert (event["type"], event["event"], event["state"]) == ("job", "cancelled", "cancelled")
-    assert event["message"].startswith("Cancelled by ann.")
+    assert event["message"].startswith("Cancelled by alice.")
     await communicator.disconnect()

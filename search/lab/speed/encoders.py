@@ -53,6 +53,25 @@ def text_variants(
 ) -> list[Variant]:
     """Variants on `encoder`'s float32 model; `bf16` adds bfloat16 weights, `shipped` the settings' own path."""
     model = encoder.model
+    variants = _float32_variants(model)
+    if bf16 is not None:
+        variants += [
+            Variant("truncation + bf16 weights", bf16.encode_text_features),
+            Variant("truncation + bf16, 1 thread", bf16.encode_text_features, threads=1),
+        ]
+    if shipped is not None:
+        name = f"shipped settings ({shipped.text_path} text tower, {shipped.text_threads or os.cpu_count()} thread(s))"
+        variants.append(Variant(name, shipped.encode_text_features, threads=shipped.text_threads or None))
+    if onnx and (onnx_variant := onnx_text(model)) is not None:
+        variants.append(onnx_variant)
+    if compile:
+        variants.append(_compiled_variant(model))
+    return variants
+
+
+def _float32_variants(model) -> list[Variant]:
+    """open_clip's own call, then each of the project's steps on top of it: inference mode, truncation, threads,
+    int8."""
 
     def default(tokens):
         with torch.no_grad():
@@ -67,7 +86,7 @@ def text_variants(
             return encode_text_truncated(model, tokens)
 
     int8 = quantized_text(model)
-    variants = [
+    return [
         Variant("open_clip default (no_grad, 77 tokens)", default),
         Variant("+ inference_mode", inference_mode),
         Variant("+ truncation at end-of-text", truncated),
@@ -76,25 +95,16 @@ def text_variants(
         Variant("truncation + int8 text tower", int8),
         Variant("truncation + int8, 1 thread", int8, threads=1),
     ]
-    if bf16 is not None:
-        variants += [
-            Variant("truncation + bf16 weights", bf16.encode_text_features),
-            Variant("truncation + bf16, 1 thread", bf16.encode_text_features, threads=1),
-        ]
-    if shipped is not None:
-        name = f"shipped settings ({shipped.text_path} text tower, {shipped.text_threads or os.cpu_count()} thread(s))"
-        variants.append(Variant(name, shipped.encode_text_features, threads=shipped.text_threads or None))
-    if onnx and (onnx_variant := onnx_text(model)) is not None:
-        variants.append(onnx_variant)
-    if compile:
-        compiled = torch.compile(lambda tokens: encode_text_truncated(model, tokens), dynamic=True)
 
-        def run_compiled(tokens):
-            with torch.inference_mode():
-                return compiled(tokens)
 
-        variants.append(Variant("truncation + torch.compile", run_compiled))
-    return variants
+def _compiled_variant(model) -> Variant:
+    compiled = torch.compile(lambda tokens: encode_text_truncated(model, tokens), dynamic=True)
+
+    def run_compiled(tokens):
+        with torch.inference_mode():
+            return compiled(tokens)
+
+    return Variant("truncation + torch.compile", run_compiled)
 
 
 def quantized_text(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -226,6 +236,19 @@ class IngestResult:
     min_cosine: float
 
 
+def _time_round_robin(paths: dict, jpegs: list[bytes], batch_size: int, rounds: int) -> tuple[dict, dict]:
+    """Seconds each path spent over `rounds` turns (round-robin, so load from elsewhere spreads evenly), and the
+    vectors of its last turn."""
+    seconds = dict.fromkeys(paths, 0.0)
+    vectors = {}
+    for _ in range(rounds):
+        for name, path in paths.items():
+            started = time.perf_counter()
+            vectors[name] = np.concatenate([path(jpegs[i : i + batch_size]) for i in range(0, len(jpegs), batch_size)])
+            seconds[name] += time.perf_counter() - started
+    return seconds, vectors
+
+
 def time_image_paths(
     encoder: ClipEncoder, jpegs: list[bytes], *, bf16: ClipEncoder | None = None, rounds: int = 2
 ) -> list[IngestResult]:
@@ -255,14 +278,7 @@ def time_image_paths(
     }
     if bf16 is not None:
         paths["bf16 weights, 2-thread decode pool"] = pooled_on(bf16)
-    seconds = dict.fromkeys(paths, 0.0)
-    vectors = {}
-    batch_size = encoder.batch_size
-    for _ in range(rounds):
-        for name, path in paths.items():
-            started = time.perf_counter()
-            vectors[name] = np.concatenate([path(jpegs[i : i + batch_size]) for i in range(0, len(jpegs), batch_size)])
-            seconds[name] += time.perf_counter() - started
+    seconds, vectors = _time_round_robin(paths, jpegs, encoder.batch_size, rounds)
     pool.shutdown()
     reference = vectors["exact (open_clip preprocess)"]
     return [

@@ -170,31 +170,33 @@ def _run_steps(
     optimizer = torch.optim.AdamW(
         parameter_groups(model, options.weight_decay), lr=options.lr, betas=(0.9, 0.98), eps=1e-6
     )
-    loss_fn = ClipLoss()
     model.train()
     step = 0
     while not budget.done(step):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(budget.progress(step), options.lr, options.warmup)
-        indices = next(batches)
-        image_features, text_features, logit_scale = model(
-            train.images[indices].float(), train.random_tokens(indices, rng)
-        )
-        loss = loss_fn(image_features, text_features, logit_scale)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+        loss, logit_scale = _step(model, optimizer, train, next(batches), rng)
         step += 1
         if step % options.log_every == 0:
             log(
-                f"step {step} loss {loss.item():.3f} lr {optimizer.param_groups[0]['lr']:.2e} "
-                f"scale {logit_scale.item():.1f} {budget.elapsed():.0f}s"
+                f"step {step} loss {loss:.3f} lr {optimizer.param_groups[0]['lr']:.2e} "
+                f"scale {logit_scale:.1f} {budget.elapsed():.0f}s"
             )
         if evaluate and monitor and step % options.eval_every == 0:
             log(f"step {step} {headline(evaluate(monitor))}")
     return step
+
+
+def _step(model, optimizer, train: TensorSplit, indices, rng) -> tuple[float, float]:
+    """One optimisation step on a batch; its loss and the logit scale."""
+    image_features, text_features, logit_scale = model(train.images[indices].float(), train.random_tokens(indices, rng))
+    loss = ClipLoss()(image_features, text_features, logit_scale)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+    return loss.item(), logit_scale.item()
 
 
 def headline(metrics: dict[str, float]) -> str:

@@ -32,14 +32,6 @@ def folder(tmp_path):
 
 
 @pytest.fixture
-def eager():
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before
-
-
-@pytest.fixture
 def sent(monkeypatch):
     """Tasks queued, captured instead of sent (queue, name, args)."""
     calls = []

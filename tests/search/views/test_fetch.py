@@ -4,7 +4,6 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from imagesearch.celery import app
 from search.models import Image, Job, JobState, SearchSession
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("background_settings", "caption_requests")]
@@ -14,14 +13,6 @@ PASSWORD = "a-long-test-passphrase-42"
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user(username="ann", password=PASSWORD)
-
-
-@pytest.fixture
-def eager():
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before
 
 
 def test_anonymous_users_are_sent_to_log_in(client):
