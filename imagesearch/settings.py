@@ -361,6 +361,11 @@ DUPLICATE_EF_SEARCH = env_int("DUPLICATE_EF_SEARCH", 20, minimum=1, maximum=1000
 # "Similar images" shown on an image's admin page.
 ADMIN_SIMILAR_IMAGES = env_int("ADMIN_SIMILAR_IMAGES", 12, minimum=0, maximum=100)
 
+# --- Research lab (search/lab) ------------------------------------------------------------------------------------
+# The database lab commands (evaluate, simulate, speed) work in, on the same server: empty is the app's database
+# name + "_lab", created and migrated on first use; "app" is the app's own database.
+LAB_DATABASE = env_str("LAB_DATABASE", "")
+
 # --- Speed at scale ---------------------------------------------------------------------------------------------
 # Index and compare image vectors as halfvec (16-bit floats): about half the index memory, for the recall cost
 # measured in docs/benchmarks.md. Switching it needs the halfvec index: run `manage.py reindex` or ingest once.

@@ -7,4 +7,5 @@ class SearchConfig(AppConfig):
 
     def ready(self) -> None:
         # Every process registers the Celery tasks, so services can queue them by name (search.background).
+        import search.checks
         import search.tasks  # noqa: F401

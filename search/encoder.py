@@ -65,7 +65,7 @@ class ClipEncoder:
         self.pretrained = pretrained
         self.device = torch.device(device)
         self.batch_size = batch_size
-        self.model_key = f"{model_name}:{pretrained_tag(pretrained)}"
+        self.model_key = model_key_for(model_name, pretrained)
         model, self.preprocess = _load_open_clip(model_name, pretrained, device)
         self.tokenizer = open_clip.get_tokenizer(model_name)
         # One forward pass at a time: torch already uses every core inside one, and a lock keeps requests from
@@ -373,6 +373,11 @@ def cpu_has_bf16_matrix_units() -> bool:
     """Whether this CPU multiplies bf16 matrices in hardware (Intel AMX, or AVX512-BF16 on Intel and AMD)."""
     probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # private, so absent ones count as no
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
+def model_key_for(model_name: str, pretrained: str) -> str:
+    """The key every vector records: which model made it (`name:tag`, or `name:file@sha256-prefix` for a file)."""
+    return f"{model_name}:{pretrained_tag(pretrained)}"
 
 
 def pretrained_tag(pretrained: str) -> str:

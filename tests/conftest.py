@@ -27,6 +27,8 @@ def pytest_configure(config):
     # server's queues (a test run used to leave tasks there that the next `make run` worker executed).
     for name, value in redis_settings(ensure_embedded_redis(settings.VAR_DIR / "test-redis")).items():
         setattr(settings, name, value)
+    # Lab commands stay in the test database, inside each test's transaction (their own database is tested apart).
+    settings.LAB_DATABASE = "app"
     settings.CLIP_MODEL = TEST_CLIP_MODEL
     settings.CLIP_PRETRAINED = str(SHIPPED_CHECKPOINT) if SHIPPED_CHECKPOINT.exists() else ""
     settings.CLIP_BATCH_SIZE = 16

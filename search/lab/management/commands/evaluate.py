@@ -3,15 +3,19 @@ import shlex
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from search.encoder import get_encoder
+from search.lab.database import LabCommand
 from search.lab.evaluation.report import as_json, as_markdown
 from search.lab.evaluation.runner import ROWS, EvaluationError, prepare_eval_set, run_rows
 
 
-class Command(BaseCommand):
-    help = "Recall@1/5/10 (text → image, image → text) of the search module on a captioned dataset."
+class Command(LabCommand):
+    help = (
+        "Recall@1/5/10 (text → image, image → text) of the search module on a captioned dataset, indexed into the "
+        "lab's database (never the app's collection, unless --app-database)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("dataset", type=Path, help="a dataset folder (dataset.json + images/) or a Karpathy file")

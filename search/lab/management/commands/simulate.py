@@ -1,7 +1,7 @@
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from search.lab.database import LabCommand
 from search.lab.speed.synthetic import (
     SIMULATED_PREFIX,
     VectorSpace,
@@ -13,22 +13,16 @@ from search.lab.speed.synthetic import (
     simulated_model_key,
 )
 
-# Past this many rows, simulate refuses the app's own database: a million fake rows do not belong beside real ones.
-MAIN_DATABASE_LIMIT = 20_000
-BENCH_DATABASE_HELP = """
-Run large collections against a separate database on the same server, e.g.:
-  .venv/bin/python -c "import psycopg; psycopg.connect('host=$PWD/var/pgdata dbname=postgres user=postgres',
-      autocommit=True).execute('CREATE DATABASE imagesearch_bench')"
-  export DATABASE_URL="postgresql://postgres@/imagesearch_bench?host=$PWD/var/pgdata"
-  .venv/bin/python manage.py migrate
-  .venv/bin/python manage.py simulate --count 1000000
+DATABASE_HELP = """
+The rows go into the lab's database on the same server (LAB_DATABASE; default: the app's name + "_lab"), never the
+app's own collection unless --app-database; `manage.py speed` reads them there.
 """
 
 
-class Command(BaseCommand):
+class Command(LabCommand):
     help = (
         "Insert a synthetic collection (clustered unit vectors, categories of 1% and 10% selectivity) under its own "
-        "model key with COPY, then build its HNSW index and report build time and size." + BENCH_DATABASE_HELP
+        "model key with COPY, then build its HNSW index and report build time and size." + DATABASE_HELP
     )
 
     def add_arguments(self, parser):
@@ -64,7 +58,6 @@ class Command(BaseCommand):
             return
         if not options["count"] or options["count"] < 1:
             raise CommandError("--count must be a positive number of rows")
-        self._check_database(options["count"])
         space = VectorSpace(
             dim=options["dim"],
             clusters=options["clusters"],
@@ -78,14 +71,6 @@ class Command(BaseCommand):
             for halfvec in (False, True) if options["halfvec"] else (False,):
                 self._index(model_key, space.dim, halfvec, options)
         self.stdout.write(f"table search_image: {relation_size('search_image') / 2**20:,.1f} MiB")
-
-    def _check_database(self, count: int) -> None:
-        name = settings.DATABASES["default"]["NAME"]
-        if count > MAIN_DATABASE_LIMIT and name == "imagesearch":
-            raise CommandError(
-                f"{count:,} rows would go into the app's own database {name!r}; "
-                f"use a separate one (limit here: {MAIN_DATABASE_LIMIT:,}).{BENCH_DATABASE_HELP}"
-            )
 
     def _drop(self, model_key: str) -> None:
         try:

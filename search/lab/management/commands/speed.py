@@ -5,10 +5,11 @@ from datetime import UTC, datetime
 
 import torch
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.test import override_settings
 
 from search.encoder import ClipEncoder, cpu_has_bf16_matrix_units
+from search.lab.database import LabCommand
 from search.lab.speed import encoders, endtoend
 from search.lab.speed.synthetic import (
     CATEGORY_1PCT,
@@ -33,13 +34,12 @@ def _sizes(value: str) -> list[tuple[int, int]]:
     return [tuple(int(side) for side in part.split("x")) for part in value.split(",") if part.strip()]
 
 
-class Command(BaseCommand):
+class Command(LabCommand):
     help = (
         "Speed at scale: ef_search curve (recall@k vs exact, p50/p95/p99), halfvec, filtered queries, end-to-end "
         "text queries (search module and POST /api/search/, cache miss/hit, 1/4/16 clients), text-encoder "
         "variants and image ingestion, printed as Markdown for docs/benchmarks.md. The collections come from "
-        "`manage.py simulate --count N` with the same --dim/--clusters/--seed; run both against a separate "
-        "database (see `manage.py simulate --help`)."
+        "`manage.py simulate --count N` with the same --dim/--clusters/--seed, in the lab's database."
     )
 
     def add_arguments(self, parser):
