@@ -14,7 +14,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from imagesearch.database import PoolLimits, database_settings
-from imagesearch.env import env_bool, env_choice, env_float, env_int, env_list, env_str, load_env_file
+from imagesearch.env import env_bool, env_choice, env_float, env_int, env_list, env_pair, env_str, load_env_file
 from imagesearch.redis_server import redis_settings, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,6 +36,18 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- HTTPS (behind a TLS-terminating proxy in production; `manage.py check --deploy` is clean with
+# deploy/production.env.example). Off by default: `make run` serves plain http on 127.0.0.1.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# The proxy's header saying the client used https, as "HEADER,value" (e.g. HTTP_X_FORWARDED_PROTO,https).
+SECURE_PROXY_SSL_HEADER = env_pair("SECURE_PROXY_SSL_HEADER")
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -117,6 +129,11 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Who sends image files to the client once Django has said yes: Django itself (streaming through Python), or the
+# front proxy: nginx's X-Accel-Redirect to MEDIA_ACCEL_PREFIX + the file's name (an `internal` location mapped to
+# the media storage), or X-Sendfile with the file's path (Apache, lighttpd; filesystem storage only).
+MEDIA_DELIVERY = env_choice("MEDIA_DELIVERY", "django", ("django", "x-accel-redirect", "x-sendfile"))
+MEDIA_ACCEL_PREFIX = env_str("MEDIA_ACCEL_PREFIX", "/protected-media/")
 STORAGES = {
     # Stored names derive from the content hash, so writing the same name twice writes the same bytes.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}},

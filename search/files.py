@@ -12,6 +12,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -65,15 +66,35 @@ def load_stored_images(images: Sequence[Image]) -> tuple[list[tuple[Image, Loade
 
 def file_response(
     field_file: FieldFile, *, content_type: str | None = None, filename: str = "", cache: str = "private, max-age=86400"
-) -> FileResponse:
-    """A stored file streamed to the client (as an attachment when `filename` is given); 404 if it is gone."""
-    try:
-        handle = field_file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404("The file of this image is missing.") from None
+) -> HttpResponse:
+    """A stored file for the client (as an attachment when `filename` is given); 404 if it is gone.
+
+    Streamed by Django, or, with MEDIA_DELIVERY set, an empty response telling the front proxy which file to send
+    (the access check has been made here either way).
+    """
     content_type = content_type or mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
-    response = FileResponse(handle, content_type=content_type, as_attachment=bool(filename), filename=filename)
+    if settings.MEDIA_DELIVERY == "django":
+        try:
+            handle = field_file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise Http404("The file of this image is missing.") from None
+        response = FileResponse(handle, content_type=content_type, as_attachment=bool(filename), filename=filename)
+    else:
+        response = _proxy_delivery(field_file, content_type, filename)
     response["Cache-Control"] = cache
+    return response
+
+
+def _proxy_delivery(field_file: FieldFile, content_type: str, filename: str) -> HttpResponse:
+    if not field_file.name or not field_file.storage.exists(field_file.name):
+        raise Http404("The file of this image is missing.")
+    response = HttpResponse(content_type=content_type)
+    if settings.MEDIA_DELIVERY == "x-accel-redirect":
+        response["X-Accel-Redirect"] = quote(settings.MEDIA_ACCEL_PREFIX.rstrip("/") + "/" + field_file.name)
+    else:
+        response["X-Sendfile"] = field_file.storage.path(field_file.name)  # filesystem storage only, by design
+    if filename:
+        response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

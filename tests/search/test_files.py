@@ -61,3 +61,22 @@ def test_stored_images_are_read_back_with_failures_named(encoder, media_root):
     readable, failed = load_stored_images([good, bad])
     assert [image.id for image, _ in readable] == [good.id]
     assert failed[0][0] == bad.id and "not an image" in failed[0][1]
+
+
+@pytest.mark.parametrize(
+    ("delivery", "header", "expected"),
+    [("x-accel-redirect", "X-Accel-Redirect", "/protected-media/{name}"), ("x-sendfile", "X-Sendfile", "{path}")],
+)
+def test_the_front_proxy_can_send_the_file_after_django_said_yes(
+    settings, encoder, media_root, delivery, header, expected
+):
+    settings.MEDIA_DELIVERY = delivery
+    image = _stored(noise_image_bytes(8, fmt="PNG"), "proxy.png", encoder)
+    response = download_response(image)
+    name = image.file.name
+    assert response[header] == expected.format(name=name, path=str(media_root / name))
+    assert response.content == b"" and response["Content-Type"] == "image/png"
+    assert response["Content-Disposition"] == f'attachment; filename="proxy-{image.id}.png"'
+    (media_root / name).unlink()
+    with pytest.raises(Http404):
+        file_response(image.file)
