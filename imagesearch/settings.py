@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from imagesearch.database import PoolLimits, database_settings
 from imagesearch.env import env_bool, env_choice, env_float, env_int, env_list, env_pair, env_str, load_env_file
 from imagesearch.redis_server import redis_settings, redis_url
+from imagesearch.storage import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_env_file(Path(env_str("IMAGESEARCH_ENV_FILE", str(BASE_DIR / ".env"))))
@@ -134,9 +135,13 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # the media storage), or X-Sendfile with the file's path (Apache, lighttpd; filesystem storage only).
 MEDIA_DELIVERY = env_choice("MEDIA_DELIVERY", "django", ("django", "x-accel-redirect", "x-sendfile"))
 MEDIA_ACCEL_PREFIX = env_str("MEDIA_ACCEL_PREFIX", "/protected-media/")
+# Where image files live: a folder (MEDIA_ROOT), or an S3-compatible bucket (django-storages), which web processes
+# and workers on other hosts share. Every file access goes through Django's storage API (tests/search/
+# test_storage_independence.py), so either works.
+MEDIA_STORAGE = env_choice("MEDIA_STORAGE", "filesystem", ("filesystem", "s3"))
 STORAGES = {
     # Stored names derive from the content hash, so writing the same name twice writes the same bytes.
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}},
+    "default": media_storage(MEDIA_STORAGE),
     "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }
 

@@ -7,8 +7,11 @@ import io
 import itertools
 import struct
 import zlib
+from datetime import UTC, datetime
 
 import numpy as np
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from PIL import Image as PILImage
 
 from search.models import Image
@@ -75,3 +78,42 @@ def command_output(*args) -> str:
     out = StringIO()
     call_command(*args, stdout=out, stderr=StringIO())
     return out.getvalue()
+
+
+class PathlessStorage(Storage):
+    """A storage with no local paths at all, like S3: files live in a dict; Storage.path() raises
+    NotImplementedError, so code that asks for a file's path fails loudly."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, datetime]] = {}
+
+    def _open(self, name, mode="rb"):
+        if name not in self.files:
+            raise FileNotFoundError(name)
+        return ContentFile(self.files[name][0], name=name)
+
+    def _save(self, name, content):
+        self.files[name] = (content.read(), datetime.now(UTC))
+        return name
+
+    def delete(self, name):
+        self.files.pop(name, None)
+
+    def exists(self, name):
+        return name in self.files
+
+    def size(self, name):
+        return len(self.files[name][0])
+
+    def get_modified_time(self, name):
+        return self.files[name][1]
+
+    def listdir(self, path):
+        prefix = path.rstrip("/") + "/" if path else ""
+        inside = [name[len(prefix) :] for name in self.files if name.startswith(prefix)]
+        if not inside and path:
+            raise FileNotFoundError(path)
+        return sorted({rest.split("/")[0] for rest in inside if "/" in rest}), sorted(r for r in inside if "/" not in r)
+
+    def url(self, name):
+        return f"/media/{name}"
