@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
+from accounts.models import ApiToken
 from accounts.services import token_authenticate
 
 KEYWORDS = {"token", "bearer"}
@@ -42,3 +43,16 @@ class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Token <key>`: create a key on your account page (/accounts/tokens/).",
         }
+
+
+class TokenScope(permissions.BasePermission):
+    """A read-only token may read and search, never change: safe methods, and the POST endpoints that only read
+    (a view says so with `reads_only = True`: search, encoding)."""
+
+    message = "This API token is read-only: it may search and read, not change anything."
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth
+        if not isinstance(token, ApiToken) or not token.read_only:
+            return True
+        return request.method in permissions.SAFE_METHODS or getattr(view, "reads_only", False)

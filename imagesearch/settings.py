@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.signup",
             ],
         },
     },
@@ -242,7 +243,10 @@ REST_FRAMEWORK = {
         "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.authentication.TokenScope",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
         "search.api.throttles.UserThrottle",
         "search.api.throttles.AnonThrottle",
@@ -277,6 +281,26 @@ SPECTACULAR_SETTINGS = {
     # Each view has its own nested input and output serializers, so request and response components never clash.
     "COMPONENT_SPLIT_REQUEST": False,
 }
+
+# --- Who may do what ------------------------------------------------------------------------------------------------
+# Sign-up: "open" (anyone), "invite" (an administrator's link, valid INVITATION_DAYS) or "closed" (accounts are made
+# by administrators). Closed unless set, outside DEBUG.
+SIGNUP_POLICY = env_choice("SIGNUP_POLICY", "open" if DEBUG else "closed", ("open", "invite", "closed"))
+INVITATION_DAYS = env_int("INVITATION_DAYS", 14, minimum=1, maximum=365)
+# Failed logins: after this many for one account (or from one address) within the window, logins are refused for
+# the rest of it, the right password included (accounts/lockout.py).
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]
+# Email (password reset): the console in development; an SMTP server in production.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "imagesearch <noreply@localhost>")
 
 # --- Web experience (accounts, search sessions, websocket) ---------------------------------------------------------
 LOGIN_URL = "accounts:login"

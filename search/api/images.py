@@ -12,6 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.authentication import TokenScope
 from search.api import examples
 from search.api.common import StrictSerializer, TimedApiView
 from search.files import DOWNLOAD_FORMATS, download_response
@@ -116,8 +117,8 @@ class ImageDetailApi(TimedApiView):
 
     def get_permissions(self):
         if self.request.method in ("PATCH", "DELETE"):
-            return [IsAuthenticated(), IsAdminUser()]
-        return [IsAuthenticated()]
+            return [IsAuthenticated(), IsAdminUser(), TokenScope()]
+        return [IsAuthenticated(), TokenScope()]
 
     @extend_schema(responses=ImageOutputSerializer, examples=examples.IMAGE_DETAIL)
     def get(self, request, image_id: int):

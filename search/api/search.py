@@ -30,6 +30,8 @@ JSON_AND_MULTIPART = ["application/json", "multipart/form-data"]
 class SearchApi(TimedApiView):
     """Text, image or combined search over the visible images embedded with the current model."""
 
+    reads_only = True  # a POST that changes nothing: read-only tokens may use it
+
     latency_name = "search"
 
     class InputSerializer(StrictSerializer):
@@ -90,6 +92,8 @@ class SearchApi(TimedApiView):
 class CaptionSearchApi(TimedApiView):
     """Image → text: the captions in the collection closest to an uploaded image."""
 
+    reads_only = True  # a POST that changes nothing: read-only tokens may use it
+
     latency_name = "search_captions"
     upload_throttled = True
 
@@ -127,6 +131,8 @@ class VectorSerializer(serializers.Serializer):
 
 class EncodeTextApi(TimedApiView):
     """The normalised CLIP text vector of one text, or of several (`texts`), for clients with their own index."""
+
+    reads_only = True  # a POST that changes nothing: read-only tokens may use it
 
     latency_name = "encode_text"
     upload_throttled = True
@@ -169,6 +175,8 @@ class EncodeTextApi(TimedApiView):
 
 class EncodeImageApi(TimedApiView):
     """The normalised CLIP image vector of an uploaded image."""
+
+    reads_only = True  # a POST that changes nothing: read-only tokens may use it
 
     latency_name = "encode_image"
     upload_throttled = True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,6 +32,7 @@ class FetchForm(FetchJobForm):
 
 
 @login_required
+@permission_required("search.add_image", raise_exception=True)  # it adds images to everyone's collection
 @require_http_methods(["GET", "POST"])
 def fetch(request: HttpRequest) -> HttpResponse:
     form = FetchForm(request.POST or None, user=request.user)

@@ -38,3 +38,19 @@ def test_inactive_users_tokens_are_refused(user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {new.key}")
     assert client.get("/api/stats/").status_code == 401
+
+
+def test_a_read_only_token_searches_but_changes_nothing(user, encoder):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user, name='r', read_only=True).key}")
+    assert client.post("/api/search/", {"query": "a red circle"}, format="json").status_code == 200
+    assert client.get("/api/images/").status_code == 200
+    refused = client.post("/api/sessions/", {}, format="json")
+    assert refused.status_code == 403 and "read-only" in refused.json()["detail"]
+
+
+def test_a_read_only_staff_token_cannot_edit_images(django_user_model):
+    staff = django_user_model.objects.create_user("carol", is_staff=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=staff, name='r', read_only=True).key}")
+    assert client.patch("/api/images/1/", {"hidden": True}, format="json").status_code == 403

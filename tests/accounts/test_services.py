@@ -1,9 +1,24 @@
 """API tokens: made once, stored only as a hash, named, and revoked by their owner only."""
 
-import pytest
+from datetime import timedelta
 
-from accounts.models import ApiToken
-from accounts.services import MAX_TOKENS_PER_USER, TokenError, hash_key, token_create, token_revoke
+import pytest
+from django.utils import timezone
+
+from accounts.models import ApiToken, Invitation
+from accounts.services import (
+    MAX_TOKENS_PER_USER,
+    InvitationError,
+    TokenError,
+    hash_key,
+    invitation_create,
+    invitation_for_key,
+    invitation_use,
+    signup_allowed,
+    token_authenticate,
+    token_create,
+    token_revoke,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +48,41 @@ def test_a_user_cannot_revoke_someone_elses_token(user, other_user):
     new = token_create(user=user, name="script")
     assert token_revoke(user=other_user, token_id=new.token.id) is False
     assert ApiToken.objects.count() == 1
+
+
+def test_an_expired_token_is_refused(user):
+    new = token_create(user=user, name="short-lived", expires_in_days=1)
+    assert token_authenticate(new.key) == new.token
+    ApiToken.objects.filter(pk=new.token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert token_authenticate(new.key) is None
+
+
+def test_a_token_expires_in_one_day_to_ten_years_or_never(user):
+    with pytest.raises(TokenError, match="1 to 3650 days"):
+        token_create(user=user, name="too long", expires_in_days=4000)
+    assert token_create(user=user, name="forever").token.expires_at is None
+    assert token_create(user=user, name="readonly", read_only=True).token.read_only
+
+
+def test_an_invitation_is_usable_once_before_it_expires(user, other_user):
+    new = invitation_create(created_by=user, note="for bob")
+    assert invitation_for_key(new.key) == new.invitation
+    invitation_use(key=new.key, user=other_user)
+    with pytest.raises(InvitationError, match="used already"):
+        invitation_for_key(new.key)
+    expired = invitation_create(created_by=user, days=1)
+    Invitation.objects.filter(pk=expired.invitation.pk).update(expires_at=timezone.now())
+    with pytest.raises(InvitationError, match="expired"):
+        invitation_for_key(expired.key)
+    with pytest.raises(InvitationError, match="not valid"):
+        invitation_for_key("inv_made-up")
+
+
+@pytest.mark.parametrize(
+    ("policy", "with_key", "allowed"),
+    [("open", False, True), ("closed", True, False), ("invite", False, False), ("invite", True, True)],
+)
+def test_the_signup_policy(settings, user, policy, with_key, allowed):
+    settings.SIGNUP_POLICY = policy
+    key = invitation_create(created_by=user).key if with_key else ""
+    assert signup_allowed(key) is allowed

@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from accounts.models import ApiToken
-from accounts.services import token_create
+from accounts.models import ApiToken, Invitation
+from accounts.services import invitation_create, token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +114,67 @@ def test_token_page_needs_login(client):
     assert "/accounts/login/" in response["Location"]
     assert client.post("/accounts/tokens/new/", {"name": "x"}).status_code == 302
     assert not ApiToken.objects.exists()
+
+
+def test_closed_signup_refuses_new_accounts(client, settings):
+    settings.SIGNUP_POLICY = "closed"
+    response = client.post("/accounts/signup/", {"username": "x", "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 403 and b"Sign-up is closed" in response.content
+    assert not get_user_model().objects.filter(username="x").exists()
+    assert b"Create an account" not in client.get("/accounts/login/").content
+
+
+def test_an_invitation_link_lets_one_person_sign_up(client, settings, user):
+    settings.SIGNUP_POLICY = "invite"
+    key = invitation_create(created_by=user).key
+    assert client.get("/accounts/signup/").status_code == 403
+    page = client.get(f"/accounts/signup/?invite={key}")
+    assert page.status_code == 200 and key.encode() in page.content  # carried in the form
+    data = {"username": "newcomer", "password1": PASSWORD, "password2": PASSWORD, "invite": key}
+    assert client.post("/accounts/signup/", data).status_code == 302
+    assert Invitation.objects.get().used_by.username == "newcomer"
+    client.logout()
+    again = client.post("/accounts/signup/", {**data, "username": "second"})
+    assert again.status_code == 403 and b"used already" in again.content
+
+
+def test_repeated_failed_logins_lock_the_account_for_a_while(client, django_user_model, settings):
+    settings.LOGIN_MAX_FAILURES = 3
+    django_user_model.objects.create_user("dora", password=PASSWORD)
+    for _ in range(3):
+        assert client.post("/accounts/login/", {"username": "dora", "password": "wrong"}).status_code == 200
+    locked = client.post("/accounts/login/", {"username": "dora", "password": PASSWORD})
+    assert b"Too many failed logins" in locked.content and "_auth_user_id" not in client.session
+    django_user_model.objects.create_user("eve", password=PASSWORD)
+    other = client.post("/accounts/login/", {"username": "eve", "password": PASSWORD})
+    assert other.status_code == 302  # another account from the same address is not locked (below its limit)
+
+
+def test_the_admin_login_is_locked_out_too(client, django_user_model, settings):
+    settings.LOGIN_MAX_FAILURES = 2
+    django_user_model.objects.create_superuser("root", password=PASSWORD)
+    for _ in range(2):
+        client.post("/admin/login/", {"username": "root", "password": "wrong"})
+    client.post("/admin/login/", {"username": "root", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_forgotten_password_is_reset_through_an_emailed_link(client, django_user_model, mailoutbox):
+    django_user_model.objects.create_user("fay", email="fay@example.org", password="old-passphrase-1234")
+    assert client.post("/accounts/password/reset/", {"email": "fay@example.org"}).status_code == 302
+    link = next(line for line in mailoutbox[0].body.splitlines() if "/accounts/password/reset/" in line)
+    path = link.split("testserver", 1)[1]
+    form = client.get(path, follow=True)
+    set_url = form.redirect_chain[-1][0] if form.redirect_chain else path
+    done = client.post(set_url, {"new_password1": "a-new-passphrase-5678", "new_password2": "a-new-passphrase-5678"})
+    assert done.status_code == 302
+    assert client.login(username="fay", password="a-new-passphrase-5678")
+
+
+def test_a_token_can_be_made_read_only_and_expiring(client, user):
+    client.force_login(user)
+    client.post("/accounts/tokens/new/", {"name": "viewer", "read_only": "on", "expires_in_days": "30"})
+    token = ApiToken.objects.get(name="viewer")
+    assert token.read_only and token.expires_at is not None
+    listing = client.get("/accounts/tokens/").content
+    assert b"read-only" in listing

@@ -1,4 +1,4 @@
-"""The fetch page: a logged-in user asks for web images and lands on the job's live page."""
+"""The fetch page: a user allowed to add images asks for web images and lands on the job's live page."""
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -12,7 +12,17 @@ PASSWORD = "a-long-test-passphrase-42"
 
 @pytest.fixture
 def user(django_user_model):
-    return django_user_model.objects.create_user(username="ann", password=PASSWORD)
+    """A user who may add images to the shared collection (search.add_image)."""
+    user = django_user_model.objects.create_user(username="ann", password=PASSWORD)
+    user.user_permissions.add(Permission.objects.get(codename="add_image"))
+    return user
+
+
+def test_users_who_may_not_add_images_cannot_fetch(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user(username="viewer", password=PASSWORD))
+    assert client.get(reverse("search:fetch")).status_code == 403
+    assert client.post(reverse("search:fetch"), {"query": "red pandas", "count": 3}).status_code == 403
+    assert not Job.objects.exists()
 
 
 def test_anonymous_users_are_sent_to_log_in(client):
