@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from imagesearch.error_views import error_response
 
@@ -38,7 +41,17 @@ class RequestSizeLimitMiddleware:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return error_response(request, 400, "The Content-Length header is not a number.")
-        if declared > settings.REQUEST_MAX_BYTES:
-            limit_mb = settings.REQUEST_MAX_BYTES / (1024 * 1024)
+        limit = settings.REQUEST_MAX_BYTES
+        if request.method == "POST" and request.path in batch_upload_paths():
+            limit = settings.UPLOAD_BATCH_MAX_BYTES
+        if declared > limit:
+            limit_mb = limit / (1024 * 1024)
             return error_response(request, 413, f"The request is {declared:,} bytes; the limit is {limit_mb:.1f} MB.")
         return None
+
+
+@functools.cache
+def batch_upload_paths() -> frozenset[str]:
+    """The endpoints that add many photos in one request, and so take up to UPLOAD_BATCH_MAX_BYTES (the upload page
+    sends its files to the API too)."""
+    return frozenset({reverse("api:image_list")})

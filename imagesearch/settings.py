@@ -187,6 +187,13 @@ JSON_MAX_BYTES = env_int("JSON_MAX_BYTES", 256 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = JSON_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", UPLOAD_MAX_BYTES + JSON_MAX_BYTES + 64 * 1024, minimum=1024)
+# Adding photos to the collection (the upload page, POST /api/images/) sends many files at once: those two endpoints
+# take up to UPLOAD_BATCH_MAX_BYTES and UPLOAD_BATCH_MAX_FILES per request; each file up to IMAGE_MAX_BYTES.
+# Batches of more than UPLOAD_SYNC_MAX_FILES files are staged and ingested by the workers as a job.
+UPLOAD_BATCH_MAX_BYTES = env_int("UPLOAD_BATCH_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
+UPLOAD_BATCH_MAX_FILES = env_int("UPLOAD_BATCH_MAX_FILES", 100, minimum=1, maximum=10_000)
+DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_BATCH_MAX_FILES
+UPLOAD_SYNC_MAX_FILES = env_int("UPLOAD_SYNC_MAX_FILES", 8, minimum=0, maximum=1000)
 # Nesting allowed in a JSON body or websocket message; the deepest valid request needs 3.
 JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 8, minimum=2, maximum=100)
 

@@ -35,7 +35,12 @@ CONTENT_TYPES = {
     "bmp": "image/bmp",
     "tif": "image/tiff",
     "tiff": "image/tiff",
+    "heic": "image/heic",
+    "avif": "image/avif",
 }
+# Python's own table lacks the newer image types; file_response guesses a stored file's type by its name.
+for _extension, _content_type in CONTENT_TYPES.items():
+    mimetypes.add_type(_content_type, f".{_extension}")
 
 
 class FileUnavailable(Exception):

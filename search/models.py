@@ -75,6 +75,29 @@ class ImageQuerySet(models.QuerySet):
             .defer("embedding", "caption_embedding")
         )
 
+    def taken_between(self, after=None, before=None) -> ImageQuerySet:
+        """Photos taken within the range (either end open); photos without a date never match."""
+        images = self
+        if after is not None:
+            images = images.filter(taken_at__gte=after)
+        if before is not None:
+            images = images.filter(taken_at__lte=before)
+        return images
+
+    def by_camera(self, camera: str) -> ImageQuerySet:
+        """Photos whose camera make or model contains `camera`, any case."""
+        return self.filter(Q(camera_model__icontains=camera) | Q(camera_make__icontains=camera))
+
+    def located(self, has_location: bool = True) -> ImageQuerySet:
+        return self.filter(latitude__isnull=not has_location)
+
+    def within(self, south: float, west: float, north: float, east: float) -> ImageQuerySet:
+        """Photos taken inside the box; a box whose west edge is east of its east edge spans the 180th meridian."""
+        images = self.filter(latitude__gte=south, latitude__lte=north)
+        if west <= east:
+            return images.filter(longitude__gte=west, longitude__lte=east)
+        return images.filter(Q(longitude__gte=west) | Q(longitude__lte=east))
+
     def needing_caption(self, caption_model: str, *, missing_only: bool = False) -> ImageQuerySet:
         """Non-curated images without a caption (missing_only) or without one from this captioner."""
         images = self.filter(caption_curated=False)
@@ -154,6 +177,15 @@ class Image(models.Model):
     hidden = models.BooleanField(default=False, db_index=True)
     embedding = VectorField(null=True, blank=True)
     embedding_model = models.CharField(max_length=300, blank=True, db_index=True)
+    # What the photo says about itself (EXIF, search.photometadata); empty when it says nothing.
+    taken_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="when the photo was taken (UTC)")
+    taken_offset = models.CharField(max_length=6, blank=True, help_text="the camera's UTC offset, e.g. +02:00")
+    camera_make = models.CharField(max_length=100, blank=True)
+    camera_model = models.CharField(max_length=100, blank=True, db_index=True)
+    lens = models.CharField(max_length=100, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    orientation = models.PositiveSmallIntegerField(null=True, blank=True, help_text="EXIF orientation, 1-8")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -164,6 +196,8 @@ class Image(models.Model):
         indexes = [
             # Full-text search over what people and captioners wrote about an image (hybrid search).
             GinIndex(text_document(), name="image_text_gin"),
+            # Bounding-box filters: a range on latitude, then longitude, of the located images only.
+            models.Index(fields=["latitude", "longitude"], name="image_location", condition=Q(latitude__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -268,6 +302,7 @@ class SearchTurn(models.Model):
 class JobKind(models.TextChoices):
     FETCH = "fetch", "Fetch from the web"
     INGEST = "ingest", "Ingest a folder"
+    UPLOAD = "upload", "Uploaded files"
     CAPTION = "caption", "Caption images"
     REINDEX = "reindex", "Re-embed images"
 
@@ -340,7 +375,8 @@ class JobItem(models.Model):
     """One unit of a job (a URL or a file), so failed items can be retried and progress survives restarts."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
-    source = models.CharField(max_length=2000, help_text="URL or file path")
+    source = models.CharField(max_length=2000, help_text="URL, file path, or staged upload in media storage")
+    name = models.CharField(max_length=255, blank=True, help_text="an uploaded file's own name")
     state = models.CharField(max_length=20, choices=JobItemState.choices, default=JobItemState.PENDING)
     reason = models.TextField(blank=True)
     image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL)

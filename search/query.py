@@ -6,6 +6,8 @@ the domain refuses raises InvalidQuery (search.errors) naming the field, and not
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 
@@ -23,7 +25,37 @@ MAX_ID = 2**63 - 1
 KEY_LENGTH = 64
 SEARCH_MODES = ("vector", "hybrid")
 # Formats accepted for an uploaded query image (checked by content, not by name).
-UPLOAD_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF"})
+UPLOAD_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "HEIF", "AVIF"})
+
+
+@dataclass(frozen=True)
+class PhotoFilters:
+    """Filters on what photos say about themselves (EXIF): when, by which camera, where."""
+
+    taken_after: dt.datetime | None = None
+    taken_before: dt.datetime | None = None
+    camera: str = ""  # part of the make or model, any case ("canon", "iPhone 15")
+    has_location: bool | None = None
+    bbox: tuple[float, float, float, float] | None = None  # (south, west, north, east); west > east crosses 180°
+
+    def __post_init__(self) -> None:
+        for name in ("taken_after", "taken_before"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
+                raise InvalidQuery(f"{name} must be a date and time with its time zone.", field=name)
+        if self.taken_after and self.taken_before and self.taken_after > self.taken_before:
+            raise InvalidQuery("taken_after is later than taken_before.", field="taken_after")
+        object.__setattr__(self, "camera", _check_length(check_text(self.camera, field="camera").strip(), "camera"))
+        if self.bbox is not None:
+            object.__setattr__(self, "bbox", _check_bbox(self.bbox))
+
+    def __bool__(self) -> bool:
+        return self != PhotoFilters()
+
+    def key(self) -> list:
+        """The filters as JSON-able values, for cache keys."""
+        dates = [value.isoformat() if value else None for value in (self.taken_after, self.taken_before)]
+        return [*dates, self.camera.lower(), self.has_location, self.bbox and list(self.bbox)]
 
 
 @dataclass(frozen=True)
@@ -37,6 +69,7 @@ class SearchScope:
     exclude_ids: Collection[int] = ()
     only_ids: Collection[int] | None = None  # search within these images only (evaluation, sub-collections)
     exact: bool = False  # compare with every vector (no index): for evaluation and tiny filtered sets
+    photo: PhotoFilters = field(default_factory=PhotoFilters)
 
     def __post_init__(self) -> None:
         _check_top_k(self.top_k)
@@ -154,7 +187,7 @@ def load_upload(data: bytes, *, field: str = "image") -> LoadedImage:
     except InvalidImage as error:
         reason = str(error)
         if reason.endswith("images are not accepted"):
-            reason += " (use JPEG, PNG, WebP or GIF)"
+            reason += " (use JPEG, PNG, WebP, GIF, HEIC or AVIF)"
         raise InvalidQuery(f"The image was refused: {reason}.", field=field) from None
 
 
@@ -162,6 +195,20 @@ def _check_length(text: str, name: str) -> str:
     if len(text) > MAX_TEXT_LENGTH:
         raise InvalidQuery(f"The {name} is {len(text)} characters long; the limit is {MAX_TEXT_LENGTH}.", field=name)
     return text
+
+
+def _check_bbox(bbox) -> tuple[float, float, float, float]:
+    message = "bbox must be four numbers: south, west, north, east (degrees)."
+    try:
+        south, west, north, east = (float(value) for value in bbox)
+    except (TypeError, ValueError):
+        raise InvalidQuery(message, field="bbox") from None
+    if not all(math.isfinite(value) for value in (south, west, north, east)):
+        raise InvalidQuery(message, field="bbox")
+    if not (-90 <= south <= north <= 90) or not (-180 <= west <= 180 and -180 <= east <= 180):
+        message = "bbox: latitudes from -90 to 90 (south <= north), longitudes from -180 to 180."
+        raise InvalidQuery(message, field="bbox")
+    return south, west, north, east
 
 
 def _check_top_k(top_k) -> None:

@@ -117,6 +117,8 @@ def _result_key(request: SearchRequest, model_key: str) -> str | None:
     parts = [normalise_text(request.text), request.top_k, request.min_score, request.category, request.source]
     if request.mode != "vector":  # keys of vector pages stay as they were, so no cached page is lost
         parts.append(request.mode)
+    if request.photo:
+        parts.append(request.photo.key())
     return _key("results", model_key, json.dumps(parts))
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from search.views import fetch, files, sessions
+from search.views import fetch, files, sessions, uploads
 
 app_name = "search"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/", sessions.session_detail, name="session"),
     path("sessions/<int:session_id>/rename/", sessions.session_rename_view, name="session_rename"),
     path("sessions/<int:session_id>/delete/", sessions.session_delete_view, name="session_delete"),
+    path("upload/", uploads.upload, name="upload"),
     path("fetch/", fetch.fetch, name="fetch"),
     path("fetch/jobs/<int:job_id>/", fetch.fetch_job, name="fetch_job"),
     path("fetch/jobs/<int:job_id>/cancel/", fetch.fetch_job_cancel, name="fetch_job_cancel"),

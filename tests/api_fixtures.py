@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from accounts.services import token_create
@@ -36,6 +37,19 @@ def user(db):
 @pytest.fixture
 def other_user(db):
     return get_user_model().objects.create_user("bob")
+
+
+@pytest.fixture
+def contributor(db):
+    """A user who may add images to the shared collection (search.add_image)."""
+    user = get_user_model().objects.create_user("dora")
+    user.user_permissions.add(Permission.objects.get(codename="add_image", content_type__app_label="search"))
+    return user
+
+
+@pytest.fixture
+def contributor_api(contributor) -> APIClient:
+    return client_for(contributor)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
+from PIL import ExifTags
 from PIL import Image as PILImage
 
 from search.models import Image
@@ -30,6 +31,47 @@ def noise_image_bytes(seed: int, size=(96, 72), fmt="JPEG", **save_options) -> b
     buffer = io.BytesIO()
     PILImage.fromarray(pixels).save(buffer, format=fmt, **save_options)
     return buffer.getvalue()
+
+
+def photo_bytes(
+    *,
+    taken: str = "2024:06:01 14:30:00",
+    offset: str = "+02:00",
+    make: str = "Canon",
+    model: str = "Canon EOS 5D Mark IV",
+    lens: str = "EF24-70mm f/2.8L II USM",
+    gps: tuple[float, float] | None = (48.8584, 2.2945),
+    orientation: int = 1,
+    color="green",
+    size=(64, 48),
+    fmt="JPEG",
+) -> bytes:
+    """A photo with the EXIF a camera writes: date taken with its offset, camera, lens, GPS position, orientation."""
+    exif = PILImage.Exif()
+    exif[ExifTags.Base.Make] = make
+    exif[ExifTags.Base.Model] = model
+    exif[ExifTags.Base.Orientation] = orientation
+    sub = exif.get_ifd(ExifTags.IFD.Exif)
+    sub[ExifTags.Base.DateTimeOriginal] = taken
+    sub[ExifTags.Base.OffsetTimeOriginal] = offset
+    sub[ExifTags.Base.LensModel] = lens
+    if gps is not None:
+        exif[ExifTags.Base.GPSInfo] = {
+            ExifTags.GPS.GPSLatitudeRef: "N" if gps[0] >= 0 else "S",
+            ExifTags.GPS.GPSLatitude: _dms(gps[0]),
+            ExifTags.GPS.GPSLongitudeRef: "E" if gps[1] >= 0 else "W",
+            ExifTags.GPS.GPSLongitude: _dms(gps[1]),
+        }
+    buffer = io.BytesIO()
+    PILImage.new("RGB", size, color).save(buffer, format=fmt, exif=exif)
+    return buffer.getvalue()
+
+
+def _dms(value: float) -> tuple[float, float, float]:
+    value = abs(value)
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    return float(degrees), float(minutes), round((value - degrees - minutes / 60) * 3600, 4)
 
 
 def vector_atol(encoder) -> float:

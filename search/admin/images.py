@@ -244,8 +244,7 @@ class ImageAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         field_file = getattr(get_object_or_404(Image, id=image_id), field)
-        content_type = "image/jpeg" if field == "thumbnail" else None
-        return file_response(field_file, content_type=content_type, cache="private, max-age=3600")
+        return file_response(field_file, cache="private, max-age=3600")
 
     @method_decorator(require_POST)
     def caption_restore_view(self, request, image_id: int, revision_id: int) -> HttpResponse:

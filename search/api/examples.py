@@ -178,6 +178,13 @@ def image(**changes) -> dict:
         "model": MODEL,
         "hidden": False,
         "created_at": CREATED_AT,
+        "taken_at": "2024-06-01T12:30:00Z",
+        "taken_offset": "+02:00",
+        "camera_make": "Canon",
+        "camera_model": "Canon EOS R5",
+        "lens": "RF24-105mm F4 L IS USM",
+        "latitude": 48.8584,
+        "longitude": 2.2945,
         **changes,
     }
 
@@ -222,6 +229,74 @@ IMAGE_UPDATE = [
 ]
 
 IMAGE_DELETE = [NO_IMAGE]
+
+
+def job(**changes) -> dict:
+    return {
+        "id": 31,
+        "kind": "upload",
+        "state": "running",
+        "total": 40,
+        "done": 12,
+        "skipped": 1,
+        "failed": 0,
+        "processed": 13,
+        "message": "",
+        "url": "/api/jobs/31/",
+        **changes,
+    }
+
+
+IMAGE_UPLOAD = [
+    response(
+        "Added now",
+        {
+            "results": [
+                {"name": "beach.heic", "state": "added", "reason": "", "image_id": 413},
+                {"name": "beach-copy.heic", "state": "present", "reason": "already indexed", "image_id": 413},
+                {
+                    "name": "notes.pdf",
+                    "state": "refused",
+                    "reason": "not an image (the content is not a format imagesearch reads)",
+                    "image_id": None,
+                },
+            ],
+            "job": None,
+        },
+        status=201,
+        summary="a small batch: each file's outcome, in the order sent",
+    ),
+    response(
+        "Queued as a job",
+        {
+            "results": [{"name": f"IMG_{n}.jpg", "state": "queued", "reason": "", "image_id": None} for n in (1, 2)],
+            "job": job(state="pending", done=0, skipped=0, processed=0),
+        },
+        status=202,
+        summary="a large batch: poll the job's url for its progress",
+    ),
+    error("No files", 400, ("files", "required", "This field is required.")),
+    error(
+        "Not allowed",
+        403,
+        (None, "permission_denied", "Adding images to the shared collection needs the search.add_image permission."),
+    ),
+]
+
+JOB_DETAIL = [
+    response("Running", job()),
+    response(
+        "Finished",
+        job(
+            state="succeeded",
+            done=38,
+            failed=1,
+            processed=40,
+            message="38 indexed, 1 skipped, 1 failed (1 x damaged image data)",
+        ),
+    ),
+    error("No such job", 404, (None, "not_found", "No job 31.")),
+]
 
 IMAGE_DOWNLOAD = [
     error("Bad format", 400, ("format", "invalid_choice", '"gif" is not a valid choice.')),

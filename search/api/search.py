@@ -19,12 +19,40 @@ from search.api.common import (
 )
 from search.encoder import get_encoder
 from search.models import ImageSource
-from search.query import MAX_TEXT_LENGTH, MAX_TOP_K, SearchRequest, load_upload
+from search.query import MAX_TEXT_LENGTH, MAX_TOP_K, SEARCH_MODES, PhotoFilters, SearchRequest, load_upload
 from search.result_cache import CachedTextEncoder, search_cached
 from search.selectors.search import search_captions_by_image
 
 MAX_ENCODE_TEXTS = 32
 JSON_AND_MULTIPART = ["application/json", "multipart/form-data"]
+
+
+class SearchFiltersSerializer(StrictSerializer):
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    source = serializers.ChoiceField(required=False, allow_blank=True, choices=ImageSource.choices)
+    taken_after = serializers.DateTimeField(required=False, help_text="ISO 8601; a date alone is its midnight UTC")
+    taken_before = serializers.DateTimeField(required=False)
+    camera = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="part of make/model")
+    has_location = serializers.BooleanField(required=False, allow_null=True, default=None)
+    bbox = serializers.ListField(
+        child=serializers.FloatField(),
+        min_length=4,
+        max_length=4,
+        required=False,
+        help_text="[south, west, north, east] in degrees; west > east spans the 180th meridian",
+    )
+
+
+def filter_scope(filters: dict) -> dict:
+    """SearchScope fields from validated search filters."""
+    photo = PhotoFilters(
+        taken_after=filters.get("taken_after"),
+        taken_before=filters.get("taken_before"),
+        camera=filters.get("camera", ""),
+        has_location=filters.get("has_location"),
+        bbox=tuple(filters["bbox"]) if "bbox" in filters else None,
+    )
+    return {"category": filters.get("category", ""), "source": filters.get("source", ""), "photo": photo}
 
 
 class SearchApi(TimedApiView):
@@ -35,9 +63,7 @@ class SearchApi(TimedApiView):
     latency_name = "search"
 
     class InputSerializer(StrictSerializer):
-        class FiltersSerializer(StrictSerializer):
-            category = serializers.CharField(required=False, allow_blank=True, max_length=100)
-            source = serializers.ChoiceField(required=False, allow_blank=True, choices=ImageSource.choices)
+        FiltersSerializer = SearchFiltersSerializer
 
         query = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT_LENGTH, default="")
         image = serializers.FileField(required=False, help_text="multipart only: an example image")
@@ -47,6 +73,13 @@ class SearchApi(TimedApiView):
             required=False, allow_null=True, min_value=0.0, max_value=1.0, help_text="share of the image, 0..1"
         )
         filters = FiltersSerializer(required=False, help_text="in multipart, a JSON-encoded object")
+        mode = serializers.ChoiceField(
+            choices=SEARCH_MODES,
+            default="vector",
+            required=False,
+            help_text="vector: CLIP similarity; hybrid: fused with full-text matches of captions, file names and "
+            'categories ("quoted phrases" must appear)',
+        )
 
     class OutputSerializer(serializers.Serializer):
         query = serializers.CharField(allow_blank=True)
@@ -72,8 +105,8 @@ class SearchApi(TimedApiView):
             image_weight=data.get("image_weight"),
             top_k=data["top_k"],
             min_score=data.get("min_score"),
-            category=data.get("filters", {}).get("category", ""),
-            source=data.get("filters", {}).get("source", ""),
+            mode=data["mode"],
+            **filter_scope(data.get("filters", {})),
         )
         outcome = search_cached(search_request)
         results = outcome.results

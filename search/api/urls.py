@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from search.api import images, search, sessions, system
+from search.api import images, jobs, search, sessions, system
 
 app_name = "api"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("images/", images.ImageListApi.as_view(), name="image_list"),
     path("images/<int:image_id>/", images.ImageDetailApi.as_view(), name="image_detail"),
     path("images/<int:image_id>/download/", images.ImageDownloadApi.as_view(), name="image_download"),
+    path("jobs/<int:job_id>/", jobs.JobDetailApi.as_view(), name="job_detail"),
     path("sessions/", sessions.SessionCreateApi.as_view(), name="session_create"),
     path("sessions/<int:session_id>/", sessions.SessionDetailApi.as_view(), name="session_detail"),
     path("sessions/<int:session_id>/turns/", sessions.TurnCreateApi.as_view(), name="turn_create"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 
 from search.models import Image
+from search.query import PhotoFilters
+from search.selectors.vector import photo_filtered
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,12 @@ class ImageFilters:
     model: str = ""
     captioned: bool | None = None
     hidden: bool | None = None  # staff only; others always see visible images
+    photo: PhotoFilters = field(default_factory=PhotoFilters)
+    sort: str = "added"  # IMAGE_SORTS
+
+
+# How a listing may be ordered: newest added first, or by date taken (photos without a date left out).
+IMAGE_SORTS = {"added": ("-id",), "taken": ("-taken_at", "-id"), "taken_oldest": ("taken_at", "id")}
 
 
 def images_for_user(user: AbstractBaseUser) -> QuerySet[Image]:
@@ -26,7 +34,7 @@ def images_for_user(user: AbstractBaseUser) -> QuerySet[Image]:
 
 
 def image_list(*, user: AbstractBaseUser, filters: ImageFilters) -> QuerySet[Image]:
-    """Images visible to `user` matching `filters`, newest first."""
+    """Images visible to `user` matching `filters`, in the order `filters.sort` names."""
     images = images_for_user(user)
     if filters.category is not None:
         images = images.filter(category=filters.category)
@@ -38,7 +46,10 @@ def image_list(*, user: AbstractBaseUser, filters: ImageFilters) -> QuerySet[Ima
         images = images.exclude(caption="") if filters.captioned else images.filter(caption="")
     if filters.hidden is not None and getattr(user, "is_staff", False):
         images = images.filter(hidden=filters.hidden)
-    return images.order_by("-id")
+    images = photo_filtered(images, filters.photo)
+    if filters.sort != "added":
+        images = images.exclude(taken_at=None)
+    return images.order_by(*IMAGE_SORTS[filters.sort])
 
 
 def image_get(*, user: AbstractBaseUser, image_id: int) -> Image:

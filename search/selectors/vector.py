@@ -12,7 +12,7 @@ from django.urls import reverse
 from search.encoder import ClipEncoder
 from search.errors import InvalidQuery
 from search.models import Image, ImageQuerySet
-from search.query import SearchHit, SearchRequest, SearchScope
+from search.query import PhotoFilters, SearchHit, SearchRequest, SearchScope
 
 
 def query_vector(request: SearchRequest, encoder: ClipEncoder) -> np.ndarray:
@@ -58,6 +58,19 @@ def scope_images(scope: SearchScope) -> ImageQuerySet:
         images = images.exclude(id__in=list(scope.exclude_ids))
     if scope.only_ids is not None:
         images = images.filter(id__in=list(scope.only_ids))
+    return photo_filtered(images, scope.photo)
+
+
+def photo_filtered(images: ImageQuerySet, photo: PhotoFilters) -> ImageQuerySet:
+    """`images` narrowed by what the photos say about themselves (date, camera, place)."""
+    if photo.taken_after or photo.taken_before:
+        images = images.taken_between(photo.taken_after, photo.taken_before)
+    if photo.camera:
+        images = images.by_camera(photo.camera)
+    if photo.has_location is not None:
+        images = images.located(photo.has_location)
+    if photo.bbox is not None:
+        images = images.within(*photo.bbox)
     return images
 
 

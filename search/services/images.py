@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from search.encoder import ClipEncoder
-from search.imagefiles import LoadedImage, make_thumbnail
+from search.imagefiles import THUMBNAIL_EXTENSION, LoadedImage, make_thumbnail
 from search.models import Image, ImageSource
 from search.result_cache import collection_changed
 from search.workpool import parallel_map
@@ -33,7 +33,7 @@ def image_create(
 ) -> Image | None:
     """Store the files and the row of a new image; None if the same content is already indexed.
 
-    `thumbnail` is the JPEG made by make_thumbnail when the caller made it already (batch ingestion makes them in
+    `thumbnail` is the image made by make_thumbnail when the caller made it already (batch ingestion makes them in
     parallel); otherwise it is made here. A row that cannot be written leaves no file behind.
     """
     if Image.objects.filter(sha256=loaded.sha256).exists():
@@ -49,6 +49,7 @@ def image_create(
         byte_size=len(loaded.data),
         embedding=vector,
         embedding_model=model_key,
+        **loaded.metadata.as_fields(),
         **_described(original_name, source, source_url, category),
     )
     try:
@@ -103,7 +104,8 @@ def image_delete(*, image: Image) -> None:
 def _file_names(loaded: LoadedImage) -> tuple[str, str]:
     # Content-addressed names: a re-run after a crash overwrites the same files instead of leaving copies.
     shard = f"{loaded.sha256[:2]}/{loaded.sha256[2:4]}"
-    return f"images/{shard}/{loaded.sha256}.{loaded.extension}", f"thumbnails/{shard}/{loaded.sha256}.jpg"
+    original = f"images/{shard}/{loaded.sha256}.{loaded.extension}"
+    return original, f"thumbnails/{shard}/{loaded.sha256}.{THUMBNAIL_EXTENSION}"
 
 
 def _write_files(loaded: LoadedImage, thumbnail: bytes | None) -> tuple[str, str]:

@@ -118,7 +118,7 @@ def ingest_batch(
     """
     ensure_hnsw_index(encoder.model_key, encoder.dim)
     readable, outcomes = _read_all(candidates, ingest_decode_side(encoder))
-    fresh, known = _split_known(readable)
+    fresh, known, repeats = _split_known(readable)
     vectors = encoder.encode_images([loaded.image for _, loaded in fresh])
     if proceed is not None and not proceed():
         return []
@@ -128,6 +128,9 @@ def ingest_batch(
     thumbnails = make_thumbnails([loaded for _, loaded in fresh])
     for (candidate, loaded), vector, thumbnail in zip(fresh, vectors, thumbnails, strict=True):
         outcomes.append(_store(candidate, loaded, vector, thumbnail, encoder.model_key, record))
+    stored = {outcome.image.sha256: outcome.image for outcome in outcomes if outcome.image is not None}
+    for outcome, sha256 in repeats:  # a repeat inside the batch points at the image its first copy became
+        outcome.image = stored.get(sha256)
     return outcomes
 
 
@@ -160,21 +163,24 @@ def _read_all(candidates, reduce_to) -> tuple[list[tuple[ImageCandidate, LoadedI
     return readable, failed
 
 
-def _split_known(readable) -> tuple[list[tuple[ImageCandidate, LoadedImage]], list[IngestOutcome]]:
-    """The candidates to embed, and outcomes for content indexed already or repeated inside the batch."""
+def _split_known(readable):
+    """The candidates to embed; outcomes for content indexed already or repeated inside the batch; and the repeats
+    with their content's sha256 (their image is known once the first copy is stored)."""
     shas = [loaded.sha256 for _, loaded in readable]
     known = {image.sha256: image for image in Image.objects.filter(sha256__in=shas).only("id", "sha256")}
     seen: dict[str, ImageCandidate] = {}
-    fresh, present = [], []
+    fresh, present, repeats = [], [], []
     for candidate, loaded in readable:
         if loaded.sha256 in known:
             present.append(IngestOutcome(candidate, PRESENT, "already indexed", known[loaded.sha256]))
         elif loaded.sha256 in seen:
-            present.append(IngestOutcome(candidate, PRESENT, "same content as another item of this job"))
+            repeat = IngestOutcome(candidate, PRESENT, "same content as another item of this job")
+            present.append(repeat)
+            repeats.append((repeat, loaded.sha256))
         else:
             seen[loaded.sha256] = candidate
             fresh.append((candidate, loaded))
-    return fresh, present
+    return fresh, present, repeats
 
 
 def _store(candidate, loaded, vector, thumbnail, model_key, record) -> IngestOutcome:

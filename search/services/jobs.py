@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -23,7 +24,7 @@ from django.utils import timezone
 from search import background
 from search.background import queue, queue_on_commit
 from search.encoder import ClipEncoder, get_encoder
-from search.models import Job, JobItem, JobItemState, JobKind, JobState
+from search.models import ImageSource, Job, JobItem, JobItemState, JobKind, JobState
 from search.pushes import job_push, session_push
 from search.selectors.jobs import job_snapshot, job_summary
 from search.services.captions import captions_queue
@@ -169,7 +170,7 @@ def job_resume(job: Job) -> bool:
     retry of failed items, or for a job whose tasks were lost). False for a cancelled job, or a kind no task runs."""
     if not job.is_resumable:
         return False
-    if job.kind == JobKind.INGEST:
+    if job.kind in (JobKind.INGEST, JobKind.UPLOAD):
         transaction.on_commit(lambda: ingest_job_enqueue(job))
         return True
     if job.kind == JobKind.FETCH:
@@ -232,13 +233,53 @@ def ingest_job_batch(job_id: int, item_ids: Sequence[int], *, encoder: ClipEncod
     if job.is_finished:
         return job
     items = list(job.items.filter(pk__in=item_ids, state=JobItemState.PENDING).order_by("id"))
-    root, category = job.params["root"], job.params.get("category")
-    candidates = [
-        ImageCandidate(path=Path(item.source), category=folder_category(root, item.source, category), key=item)
-        for item in items
-    ]
+    if job.kind == JobKind.UPLOAD:
+        candidates = _staged_candidates(job, items)
+    else:
+        root, category = job.params["root"], job.params.get("category")
+        candidates = [
+            ImageCandidate(path=Path(item.source), category=folder_category(root, item.source, category), key=item)
+            for item in items
+        ]
     added = job_items_ingest(job, candidates, encoder=encoder or get_encoder())
+    if job.kind == JobKind.UPLOAD:
+        finished = [item.source for item in items if item.state != JobItemState.PENDING]
+        staged_files_delete(finished)  # finished items never need their staged file again
     captions_queue(added)
     job = job_update_counts(job)
     job_announce(job, "progress", added=len(added))
     return job_finish_if_done(job)
+
+
+# --- Uploaded files as a job (search.services.uploads stages them) ---------------------------------------------------
+
+STAGING_FOLDER = "uploads"  # uploads/<job id>/<n>: files waiting for their job's worker, in media storage
+
+
+def _staged_candidates(job: Job, items: list[JobItem]) -> list[ImageCandidate]:
+    """The staged files of an upload job's items, read back through the storage API (workers may be other hosts)."""
+    candidates = []
+    for item in items:
+        try:
+            with default_storage.open(item.source, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            data = b""  # the pipeline refuses it with its reason ("the file is empty")
+        candidates.append(
+            ImageCandidate(
+                data=data,
+                name=item.name or item.source.rsplit("/", 1)[-1],
+                source=ImageSource.UPLOAD,
+                category=job.params.get("category", ""),
+                key=item,
+            )
+        )
+    return candidates
+
+
+def staged_files_delete(names: Sequence[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError as error:
+            logger.warning("Could not delete the staged upload %s: %s", name, error)

@@ -15,7 +15,7 @@ from search.models import Image
 @login_required
 @require_GET
 def thumbnail(request: HttpRequest, image_id: int) -> FileResponse:
-    return file_response(get_object_or_404(Image.objects.visible(), id=image_id).thumbnail, content_type="image/jpeg")
+    return file_response(get_object_or_404(Image.objects.visible(), id=image_id).thumbnail)
 
 
 @login_required

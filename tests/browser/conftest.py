@@ -59,6 +59,7 @@ def live_asgi_server(transactional_db, settings, media_root, tmp_path):
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "WEB_WORKERS": "1",
+        "SIGNUP_POLICY": "open",  # the flow test signs up like a new user
         "PYTHONPATH": str(ROOT),
     }
     log = (tmp_path / "server.log").open("w")

@@ -63,7 +63,7 @@ def test_applies_exif_orientation():
 def test_thumbnail_fits_the_box_and_keeps_aspect():
     loaded = load_image(image_bytes(size=(800, 400), fmt="PNG", mode="RGBA", color=(0, 0, 0, 0)), max_pixels=LIMIT)
     thumbnail = PILImage.open(io.BytesIO(make_thumbnail(loaded.image, 100)))
-    assert thumbnail.format == "JPEG"
+    assert thumbnail.format == "WEBP"
     assert thumbnail.size == (100, 50)
     assert thumbnail.getpixel((50, 25)) == pytest.approx((255, 255, 255), abs=2)  # alpha flattened onto white
 

@@ -44,7 +44,7 @@ def indexed(tmp_path, encoder) -> list[Image]:
 def test_ingest_writes_originals_and_thumbnails_to_the_storage(indexed):
     for image in indexed:
         assert default_storage.exists(image.file.name) and default_storage.exists(image.thumbnail.name)
-    assert PILImage.open(default_storage.open(indexed[0].thumbnail.name)).format == "JPEG"
+    assert PILImage.open(default_storage.open(indexed[0].thumbnail.name)).format == "WEBP"
 
 
 def test_search_finds_what_was_ingested(indexed, encoder):

@@ -151,7 +151,7 @@ def test_hidden_images_stay_visible_to_curators(curator_client, collection):
     image = collection["checks.png"]
     Image.objects.filter(id=image.id).update(hidden=True)
     response = curator_client.get(reverse("admin:search_image_thumbnail", args=[image.id]))
-    assert (response.status_code, response["Content-Type"]) == (200, "image/jpeg")
+    assert (response.status_code, response["Content-Type"]) == (200, "image/webp")
 
 
 def test_images_cannot_be_added_in_the_admin(curator_client, curator, db):

@@ -3,6 +3,8 @@ import pytest
 from tests.api_fixtures import (  # noqa: F401
     anon,
     api,
+    contributor,
+    contributor_api,
     other_api,
     other_user,
     rows,

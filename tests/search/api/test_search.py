@@ -1,9 +1,10 @@
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from search.api.latency import recorder
 from search.models import Image
-from tests.factories import image_bytes, noise_image_bytes, png_bomb_bytes
+from tests.factories import image_bytes, image_row, noise_image_bytes, png_bomb_bytes, unit_vector
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +248,52 @@ def test_text_search_query_count_is_bounded(api, rows, django_assert_max_num_que
     with django_assert_max_num_queries(6):
         response = api.post("/api/search/", {"query": "a red circle", "top_k": 50}, format="json")
     assert response.json()["total"] == 50
+
+
+def test_hybrid_mode_finds_a_caption_word_that_vector_search_misses(api, rows, encoder):
+    """The example the README gives: a word only one image's caption holds, on an image far from the query vector."""
+    query = encoder.encode_text(["zebra"])[0]
+    far = -query / np.linalg.norm(query)
+    zebra = image_row(vector=far.astype(np.float32), model_key=encoder.model_key, caption="a zebra crossing")
+    vector = api.post("/api/search/", {"query": "zebra", "top_k": 5}, format="json").json()
+    hybrid = api.post("/api/search/", {"query": "zebra", "top_k": 5, "mode": "hybrid"}, format="json").json()
+    assert zebra.id not in [hit["id"] for hit in vector["results"]]
+    assert hybrid["results"][0]["id"] == zebra.id
+
+
+def test_an_unknown_mode_is_a_400_naming_it(api, rows):
+    response = api.post("/api/search/", {"query": "x", "mode": "psychic"}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "mode"
+
+
+def test_photo_filters_through_the_api(api, rows, encoder):
+    june = image_row(
+        vector=unit_vector(encoder.dim, 500),
+        model_key=encoder.model_key,
+        taken_at="2024-06-01T12:00:00Z",
+        camera_make="Canon",
+        camera_model="Canon EOS R5",
+        latitude=48.85,
+        longitude=2.29,
+    )
+    filters = {"taken_after": "2024-05-01", "taken_before": "2024-07-01T00:00:00+02:00", "camera": "eos"}
+    body = api.post("/api/search/", {"query": "x", "top_k": 50, "filters": filters}, format="json").json()
+    assert [hit["id"] for hit in body["results"]] == [june.id]
+    located = {"has_location": True, "bbox": [40, -10, 60, 20]}
+    body = api.post("/api/search/", {"query": "x", "top_k": 50, "filters": located}, format="json").json()
+    assert [hit["id"] for hit in body["results"]] == [june.id]
+    unlocated = api.post(
+        "/api/search/", {"query": "x", "top_k": 100, "filters": {"has_location": False}}, format="json"
+    ).json()
+    assert june.id not in [hit["id"] for hit in unlocated["results"]] and unlocated["total"] == len(rows)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"bbox": [1, 2, 3]}, {"bbox": [50, 0, 40, 1]}, {"taken_after": "last tuesday"}, {"has_location": "maybe"}],
+)
+def test_bad_photo_filters_are_a_400_with_the_reason(api, rows, filters):
+    response = api.post("/api/search/", {"query": "x", "filters": filters}, format="json")
+    errors = response.json()["errors"]
+    assert response.status_code == 400 and errors[0]["message"]
+    assert errors[0]["field"].removeprefix("filters.") == next(iter(filters))

@@ -9,7 +9,7 @@ from search.imagefiles import load_image
 from search.models import Image, ImageSource
 from search.services.images import image_create, image_delete
 from search.services.ingest import find_image_files, images_ingest
-from tests.factories import image_bytes, noise_image_bytes, png_bomb_bytes
+from tests.factories import image_bytes, noise_image_bytes, photo_bytes, png_bomb_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def test_stores_metadata_vector_file_and_thumbnail(folder, encoder, media_root):
     assert image.embedding_model == encoder.model_key
     assert len(image.embedding) == encoder.dim
     assert (media_root / image.file.name).read_bytes() == (folder / "dogs" / "c.webp").read_bytes()
-    assert PILImage.open(media_root / image.thumbnail.name).format == "JPEG"
+    assert PILImage.open(media_root / image.thumbnail.name).format == "WEBP"
 
 
 def test_running_twice_adds_nothing(folder, encoder, media_root):
@@ -157,3 +157,38 @@ def test_reduced_decoding_stores_the_original_and_changes_vectors_only_slightly(
     assert reduced_stored == full_stored == (photo.read_bytes(), 1600, 1200, (320, 240))
     assert not np.array_equal(reduced_vector, full_vector)  # the reduced decode really ran
     assert float(reduced_vector @ full_vector) > 0.999
+
+
+def test_ingest_stores_what_the_photo_says_about_itself(tmp_path, encoder):
+    (tmp_path / "paris.jpg").write_bytes(photo_bytes())
+    images_ingest(find_image_files(tmp_path), encoder=encoder)
+    image = Image.objects.get()
+    assert image.taken_at.isoformat() == "2024-06-01T12:30:00+00:00" and image.taken_offset == "+02:00"
+    assert (image.camera_make, image.camera_model, image.lens) == (
+        "Canon",
+        "Canon EOS 5D Mark IV",
+        "EF24-70mm f/2.8L II USM",
+    )
+    assert image.latitude == pytest.approx(48.8584, abs=1e-4) and image.longitude == pytest.approx(2.2945, abs=1e-4)
+    assert image.orientation == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "stored_format"), [("phone.heic", "HEIF", "HEIF"), ("web.avif", "AVIF", "AVIF")]
+)
+def test_heic_and_avif_are_ingested_by_content_with_webp_thumbnails(tmp_path, encoder, name, fmt, stored_format):
+    (tmp_path / name).write_bytes(noise_image_bytes(9, size=(120, 90), fmt=fmt))
+    report = images_ingest(find_image_files(tmp_path), encoder=encoder)
+    assert (report.added, report.failed) == (1, [])
+    image = Image.objects.get()
+    assert image.format == stored_format and (image.width, image.height) == (120, 90)
+    assert image.file.name.endswith(f".{name.rsplit('.', 1)[1]}")
+    with image.thumbnail.open("rb") as handle:
+        thumbnail = PILImage.open(io.BytesIO(handle.read()))
+    assert thumbnail.format == "WEBP" and image.thumbnail.name.endswith(".webp")
+
+
+def test_a_non_image_named_heic_is_refused_with_its_reason(tmp_path, encoder):
+    (tmp_path / "fake.heic").write_bytes(b"<html>not a photo</html>")
+    report = images_ingest(find_image_files(tmp_path), encoder=encoder)
+    assert report.added == 0 and "not an image" in report.failed[0][1] and not Image.objects.exists()

@@ -34,7 +34,7 @@ def test_thumbnail_and_original_are_served_to_logged_in_users(auth_client):
     image = stored_image(data, "red.png")
     thumbnail = auth_client.get(f"/images/{image.id}/thumbnail/")
     original = auth_client.get(f"/images/{image.id}/original/")
-    assert (thumbnail.status_code, thumbnail["Content-Type"]) == (200, "image/jpeg")
+    assert (thumbnail.status_code, thumbnail["Content-Type"]) == (200, "image/webp")
     assert b"".join(original.streaming_content) == data
 
 
