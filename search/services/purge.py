@@ -1,5 +1,5 @@
-"""Purging temporary files: query images of idle search sessions, stray files of such sessions, expired Django
-sessions. Indexed images (Image rows and their files) are never touched.
+"""Purging temporary files: query images of idle search sessions, stray files of such sessions, staged uploads no
+job needs any more, expired Django sessions. Indexed images (Image rows and their files) are never touched.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from search.models import Image, QueryImage, SearchSession
+from search.models import Image, Job, JobItem, JobItemState, QueryImage, SearchSession
+from search.services.jobs import STAGING_FOLDER
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def temporary_files_purge(*, now: datetime | None = None, dry_run: bool = False)
     report = PurgeReport(dry_run=dry_run)
     _purge_query_images(cutoff, report)
     _purge_stray_files(cutoff, report)
+    _purge_staged_uploads(cutoff, report)
     _purge_expired_sessions(now, report)
     for name in report.files:
         logger.info("purge %s %s", "would remove" if dry_run else "removed", name)
@@ -82,6 +84,31 @@ def _purge_stray_files(cutoff: datetime, report: PurgeReport) -> None:
     report.files += stray
     if not report.dry_run:
         _delete(stray)
+
+
+def _purge_staged_uploads(cutoff: datetime, report: PurgeReport) -> None:
+    """Staged files (uploads/<job id>/) no pending item needs: of finished or cancelled upload jobs, or of no job
+    at all (a deleted one), older than the cut-off. A pending item's file waits for its job to resume."""
+    try:
+        folders, _ = default_storage.listdir(STAGING_FOLDER)
+    except FileNotFoundError:
+        return
+    ids = {int(folder) for folder in folders if folder.isdigit()}
+    needed = set(
+        JobItem.objects.filter(job_id__in=ids, state=JobItemState.PENDING)
+        .exclude(job__state__in=Job.FINISHED_STATES)
+        .values_list("source", flat=True)
+    )
+    stale = []
+    for job_id in sorted(ids):
+        folder = f"{STAGING_FOLDER}/{job_id}"
+        for name in default_storage.listdir(folder)[1]:
+            path = f"{folder}/{name}"
+            if path not in needed and default_storage.get_modified_time(path) < cutoff:
+                stale.append(path)
+    report.files += stale
+    if not report.dry_run:
+        _delete(stale)
 
 
 def _purge_expired_sessions(now: datetime, report: PurgeReport) -> None:

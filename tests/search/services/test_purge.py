@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from search.imagefiles import load_image
-from search.models import Image, QueryImage, SearchSession
+from search.models import Image, Job, JobItem, JobKind, JobState, QueryImage, SearchSession
 from search.services.images import image_create
 from search.services.purge import temporary_files_purge
 from search.tasks.purge import purge_task
@@ -119,3 +119,27 @@ def test_the_purge_is_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["purge-temporary-files"]
     assert entry["task"] == purge_task.name
     assert entry["schedule"] <= 10 * 60
+
+
+def test_staged_uploads_go_once_no_pending_item_needs_them(db, django_user_model, media_root):
+    def staged(job_id, n, hours_old=2):
+        name = default_storage.save(f"uploads/{job_id}/{n:05d}", ContentFile(b"x"))
+        old = (timezone.now() - timedelta(hours=hours_old)).timestamp()
+        os.utime(media_root / name, (old, old))
+        return name
+
+    running = Job.objects.create(kind=JobKind.UPLOAD, state=JobState.RUNNING, total=2)
+    cancelled = Job.objects.create(kind=JobKind.UPLOAD, state=JobState.CANCELLED, total=1)
+    waiting = staged(running.pk, 0)
+    done = staged(running.pk, 1)
+    JobItem.objects.create(job=running, source=waiting)
+    JobItem.objects.create(job=running, source=done, state="done")
+    abandoned = staged(cancelled.pk, 0)
+    JobItem.objects.create(job=cancelled, source=abandoned)
+    orphan = staged(999_999, 0)
+    fresh_orphan = staged(999_998, 0, hours_old=0)
+
+    report = temporary_files_purge()
+    assert set(report.files) >= {done, abandoned, orphan}
+    assert default_storage.exists(waiting) and default_storage.exists(fresh_orphan)
+    assert not any(default_storage.exists(name) for name in (done, abandoned, orphan))
