@@ -50,6 +50,7 @@ class ImageQuerySet(models.QuerySet):
         exact: bool = False,
         ef_search: int = 40,
         halfvec: bool | None = None,
+        after: tuple[float, int] | None = None,
     ) -> list[Image]:
         """The `limit` images closest to `vector` by cosine distance, each annotated with `.distance`.
 
@@ -58,11 +59,15 @@ class ImageQuerySet(models.QuerySet):
         Iterative index scans keep returning rows until `limit` rows pass the other filters (pgvector >= 0.8).
         halfvec (default: the SEARCH_HALFVEC setting) compares `embedding::halfvec(dim)` instead, which matches
         the half-size halfvec index (search.vector_index.ensure_hnsw_index(halfvec=True)).
+        after=(distance, id) returns the page that follows the one ending there (keyset paging: the order is
+        (distance, id), so pages never overlap or skip a row of the same ranking).
         """
         if halfvec is None:
             halfvec = settings.SEARCH_HALFVEC
         images = self.embedded_with(model_key).defer("embedding", "caption_embedding")
-        return images._nearest_by("embedding", vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=halfvec)
+        return images._nearest_by(
+            "embedding", vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=halfvec, after=after
+        )
 
     def text_matches(self, query: SearchQuery) -> ImageQuerySet:
         """Images whose text matches the full-text `query`, best ts_rank first (the GIN index answers the match)."""
@@ -137,13 +142,17 @@ class ImageQuerySet(models.QuerySet):
         exact: bool,
         ef_search: int,
         halfvec: bool = False,
+        after: tuple[float, int] | None = None,
     ) -> list[Image]:
         values = np.asarray(vector, dtype=np.float32)
         if halfvec:
             distance = CosineDistance(Cast(column, HalfVectorField(dimensions=len(values))), HalfVector(values))
         else:
             distance = CosineDistance(Cast(column, VectorField(dimensions=len(values))), values)
-        query = self.annotate(distance=distance).order_by("distance", "id")[:limit]
+        query = self.annotate(distance=distance)
+        if after is not None:
+            query = query.filter(Q(distance__gt=after[0]) | Q(distance=after[0], id__gt=after[1]))
+        query = query.order_by("distance", "id")[:limit]
         with transaction.atomic():
             with connection.cursor() as cursor:
                 if exact:

@@ -70,9 +70,13 @@ class SearchScope:
     only_ids: Collection[int] | None = None  # search within these images only (evaluation, sub-collections)
     exact: bool = False  # compare with every vector (no index): for evaluation and tiny filtered sets
     photo: PhotoFilters = field(default_factory=PhotoFilters)
+    # The next page of a vector search: only hits ranked after this (distance, id), in the same order.
+    after: tuple[float, int] | None = None
 
     def __post_init__(self) -> None:
         _check_top_k(self.top_k)
+        if self.after is not None:
+            _check_after(self.after)
         if self.min_score is not None and not 0.0 <= self.min_score <= 1.0:
             raise InvalidQuery("min_score must be between 0 and 1.", field="min_score")
 
@@ -95,6 +99,10 @@ class SearchRequest(SearchScope):
         _check_image_weight(self.image_weight)
         if self.mode not in SEARCH_MODES:
             raise InvalidQuery(f"mode must be one of {', '.join(SEARCH_MODES)}.", field="mode")
+        if self.after is not None and self.mode != "vector":
+            raise InvalidQuery(
+                "Paging with a cursor is for vector mode (hybrid ranks a fixed candidate list).", field="cursor"
+            )
 
     @property
     def scope(self) -> SearchScope:
@@ -112,6 +120,7 @@ class SearchHit:
     width: int
     height: int
     original_name: str
+    distance: float | None = None  # the exact cosine distance of a vector hit: where the next page starts
 
 
 @dataclass
@@ -209,6 +218,20 @@ def _check_bbox(bbox) -> tuple[float, float, float, float]:
         message = "bbox: latitudes from -90 to 90 (south <= north), longitudes from -180 to 180."
         raise InvalidQuery(message, field="bbox")
     return south, west, north, east
+
+
+def _check_after(after) -> None:
+    valid = (
+        isinstance(after, tuple)
+        and len(after) == 2
+        and isinstance(after[0], float)
+        and math.isfinite(after[0])
+        and isinstance(after[1], int)
+        and not isinstance(after[1], bool)
+        and 0 < after[1] <= MAX_ID
+    )
+    if not valid:
+        raise InvalidQuery("The cursor is not valid: use the `next_cursor` of a previous answer.", field="cursor")
 
 
 def _check_top_k(top_k) -> None:

@@ -119,6 +119,8 @@ def _result_key(request: SearchRequest, model_key: str) -> str | None:
         parts.append(request.mode)
     if request.photo:
         parts.append(request.photo.key())
+    if request.after is not None:
+        parts.append(list(request.after))
     return _key("results", model_key, json.dumps(parts))
 
 

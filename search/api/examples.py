@@ -80,6 +80,21 @@ SEARCH = [
         "Filtered",
         {"query": "a dog on a beach", "min_score": 0.2, "filters": {"category": "pets", "source": "web"}},
     ),
+    *request(
+        "Photo filters",
+        {
+            "query": "a dog on a beach",
+            "filters": {
+                "taken_after": "2024-06-01",
+                "taken_before": "2024-08-31T23:59:59+02:00",
+                "camera": "iphone",
+                "has_location": True,
+                "bbox": [36.0, -10.0, 44.0, 4.0],
+            },
+        },
+    ),
+    *request("Hybrid", {"query": 'a "golden retriever" on a beach', "mode": "hybrid", "top_k": 5}),
+    *request("Next page", {"query": "a red circle", "top_k": 5, "cursor": "eyJ2IjoxLCJkIjowLjY5..."}),
     *request("Image", {"image": FILE, "top_k": 5}, media_types=(MULTIPART,)),
     *request(
         "Image and text",
@@ -96,7 +111,9 @@ SEARCH = [
             "model": MODEL,
             "latency_ms": {"encode": 6.5, "search": 12.1, "total": 24.1},
             "cached": False,
+            "next_cursor": "eyJ2IjoxLCJkIjowLjcwMTksImkiOjg3LCJxIjoiMmI2YzFhZjA5ZTNkNDQ1NSJ9",
         },
+        summary="a full page: `next_cursor` continues it",
     ),
     response(
         "Cached results",
@@ -107,6 +124,7 @@ SEARCH = [
             "model": MODEL,
             "latency_ms": {"encode": 0.0, "search": 0.4, "total": 1.9},
             "cached": True,
+            "next_cursor": None,
         },
         summary="the same text query again within API_RESULT_CACHE_SECONDS: no encoding, no vector search",
     ),
@@ -115,6 +133,11 @@ SEARCH = [
         400,
         ("top_k", "max_value", "Ensure this value is less than or equal to 100."),
         ("filters.colour", "unknown", "Unknown field."),
+    ),
+    error(
+        "Cursor of another query",
+        400,
+        ("cursor", "invalid", "This cursor belongs to another query: send the same query with it."),
     ),
 ]
 
@@ -248,6 +271,7 @@ def job(**changes) -> dict:
 
 
 IMAGE_UPLOAD = [
+    *request("Files", {"files": [FILE, FILE], "category": "holiday"}, media_types=(MULTIPART,)),
     response(
         "Added now",
         {

@@ -17,6 +17,7 @@ from search.api.common import (
     read_upload,
     request_data,
 )
+from search.api.cursors import next_cursor, request_after
 from search.encoder import get_encoder
 from search.models import ImageSource
 from search.query import MAX_TEXT_LENGTH, MAX_TOP_K, SEARCH_MODES, PhotoFilters, SearchRequest, load_upload
@@ -73,6 +74,9 @@ class SearchApi(TimedApiView):
             required=False, allow_null=True, min_value=0.0, max_value=1.0, help_text="share of the image, 0..1"
         )
         filters = FiltersSerializer(required=False, help_text="in multipart, a JSON-encoded object")
+        cursor = serializers.CharField(
+            required=False, max_length=500, help_text="the `next_cursor` of the previous page, with the same query"
+        )
         mode = serializers.ChoiceField(
             choices=SEARCH_MODES,
             default="vector",
@@ -88,6 +92,9 @@ class SearchApi(TimedApiView):
         model = serializers.CharField()
         latency_ms = LatencySerializer()
         cached = serializers.BooleanField(help_text="the result page came from the short-lived result cache")
+        next_cursor = serializers.CharField(
+            allow_null=True, help_text="send it with the same query for the following page; null: no more pages"
+        )
 
     @extend_schema(
         request={"application/json": InputSerializer, "multipart/form-data": InputSerializer},
@@ -108,6 +115,8 @@ class SearchApi(TimedApiView):
             mode=data["mode"],
             **filter_scope(data.get("filters", {})),
         )
+        if data.get("cursor"):
+            search_request = request_after(search_request, data["cursor"])
         outcome = search_cached(search_request)
         results = outcome.results
         self.timings_ms = {"encode": results.timings_ms["encode"], "search": results.timings_ms["search"]}
@@ -118,6 +127,7 @@ class SearchApi(TimedApiView):
             "model": results.model_key,
             "latency_ms": {**self.timings_ms, "total": self.elapsed_ms()},
             "cached": outcome.cached,
+            "next_cursor": next_cursor(search_request, results),
         }
         return Response(self.OutputSerializer(body).data)
 

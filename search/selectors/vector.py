@@ -38,9 +38,14 @@ def normalise(vector: np.ndarray) -> np.ndarray:
 def search_by_vector(vector: np.ndarray, *, scope: SearchScope, model_key: str) -> list[SearchHit]:
     """Nearest visible images to a query vector, with the scope's filters, threshold and exclusions."""
     nearest = scope_images(scope).nearest(
-        vector, model_key=model_key, limit=scope.top_k, exact=scope.exact, ef_search=settings.SEARCH_EF_SEARCH
+        vector,
+        model_key=model_key,
+        limit=scope.top_k,
+        exact=scope.exact,
+        ef_search=settings.SEARCH_EF_SEARCH,
+        after=scope.after,
     )
-    hits = [to_hit(image, 1.0 - image.distance) for image in nearest]
+    hits = [to_hit(image, 1.0 - image.distance, distance=float(image.distance)) for image in nearest]
     # Trimming after the top-k query gives the same rows as filtering first: both keep the best scores.
     if scope.min_score is not None:
         hits = [hit for hit in hits if hit.score >= scope.min_score]
@@ -74,7 +79,7 @@ def photo_filtered(images: ImageQuerySet, photo: PhotoFilters) -> ImageQuerySet:
     return images
 
 
-def to_hit(image: Image, score: float) -> SearchHit:
+def to_hit(image: Image, score: float, *, distance: float | None = None) -> SearchHit:
     return SearchHit(
         id=image.id,
         score=round(float(score), 6),
@@ -85,6 +90,7 @@ def to_hit(image: Image, score: float) -> SearchHit:
         width=image.width,
         height=image.height,
         original_name=image.original_name,
+        distance=distance,
     )
 
 

@@ -4,6 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from search.api.latency import recorder
 from search.models import Image
+from search.vector_index import ensure_hnsw_index
 from tests.factories import image_bytes, image_row, noise_image_bytes, png_bomb_bytes, unit_vector
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ def test_text_search_returns_the_documented_shape(api, rows, encoder):
     response = api.post("/api/search/", {"query": "a red circle", "top_k": 5}, format="json")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"query", "results", "total", "model", "latency_ms", "cached"}
+    assert set(body) == {"query", "results", "total", "model", "latency_ms", "cached", "next_cursor"}
     assert body["query"] == "a red circle"
     assert body["total"] == len(body["results"]) == 5
     assert body["model"] == encoder.model_key
@@ -297,3 +298,54 @@ def test_bad_photo_filters_are_a_400_with_the_reason(api, rows, filters):
     errors = response.json()["errors"]
     assert response.status_code == 400 and errors[0]["message"]
     assert errors[0]["field"].removeprefix("filters.") == next(iter(filters))
+
+
+def test_pages_follow_each_other_in_one_stable_order(api, rows, encoder):
+    """Three pages of 20 are the first 60 of one ranking: no overlap, no gap, the same order."""
+    whole = api.post("/api/search/", {"query": "shapes", "top_k": 60}, format="json").json()
+    pages, cursor = [], None
+    for _ in range(3):
+        body = {"query": "shapes", "top_k": 20, **({"cursor": cursor} if cursor else {})}
+        answer = api.post("/api/search/", body, format="json").json()
+        pages += [hit["id"] for hit in answer["results"]]
+        cursor = answer["next_cursor"]
+    assert pages == [hit["id"] for hit in whole["results"]] and len(set(pages)) == 60
+    assert (
+        cursor is None
+        or api.post("/api/search/", {"query": "shapes", "top_k": 20, "cursor": cursor}, format="json").json()["results"]
+        == []
+    )
+
+
+def test_paging_goes_past_one_hundred_results(api, encoder):
+    ensure_hnsw_index(encoder.model_key, encoder.dim)
+    for seed in range(150):
+        image_row(vector=unit_vector(encoder.dim, 1000 + seed), model_key=encoder.model_key)
+    seen, cursor = [], None
+    while True:
+        body = {"query": "anything", "top_k": 100, **({"cursor": cursor} if cursor else {})}
+        answer = api.post("/api/search/", body, format="json").json()
+        seen += [hit["id"] for hit in answer["results"]]
+        cursor = answer["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 150
+
+
+def test_a_short_page_has_no_next_cursor_and_hybrid_pages_are_refused(api, rows):
+    assert api.post("/api/search/", {"query": "x", "top_k": 100}, format="json").json()["next_cursor"] is None
+    cursor = api.post("/api/search/", {"query": "x", "top_k": 5}, format="json").json()["next_cursor"]
+    hybrid = api.post("/api/search/", {"query": "x", "top_k": 5, "mode": "hybrid", "cursor": cursor}, format="json")
+    assert hybrid.status_code == 400 and hybrid.json()["errors"][0]["field"] == "cursor"
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "eyJ2IjoxfQ", "e30", "!!!"])
+def test_a_damaged_cursor_is_a_400(api, rows, cursor):
+    response = api.post("/api/search/", {"query": "x", "cursor": cursor}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "cursor"
+
+
+def test_a_cursor_of_another_query_is_refused(api, rows):
+    cursor = api.post("/api/search/", {"query": "red", "top_k": 5}, format="json").json()["next_cursor"]
+    response = api.post("/api/search/", {"query": "blue", "top_k": 5, "cursor": cursor}, format="json")
+    assert response.status_code == 400 and "another query" in response.json()["errors"][0]["message"]
