@@ -350,6 +350,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Embedding batches go to `embed` (add workers there to index faster), language-model work to `llm`.
 CELERY_TASK_ROUTES = {
     "search.tasks.ingest.*": {"queue": "embed"},
+    "search.tasks.libraries.*": {"queue": "embed"},
     "search.tasks.curation.images_embed_task": {"queue": "embed"},
     "search.tasks.language.*": {"queue": "llm"},
 }
@@ -413,6 +414,18 @@ DUPLICATE_NEIGHBOURS = env_int("DUPLICATE_NEIGHBOURS", 10, minimum=1, maximum=10
 DUPLICATE_EF_SEARCH = env_int("DUPLICATE_EF_SEARCH", 20, minimum=1, maximum=1000)
 # "Similar images" shown on an image's admin page.
 ADMIN_SIMILAR_IMAGES = env_int("ADMIN_SIMILAR_IMAGES", 12, minimum=0, maximum=100)
+
+# --- Libraries indexed in place (search/libraries.py) ------------------------------------------------------------
+# Folders whose photos are indexed where they are (`manage.py ingest --in-place`, `manage.py rescan`): originals are
+# never copied into media storage, nor written or deleted. Comma-separated absolute paths.
+LIBRARY_PATHS = env_list("LIBRARY_PATHS", [])
+# Minutes between rescans of the libraries by the beat scheduler (new, changed, moved and missing files); 0: never.
+LIBRARY_RESCAN_MINUTES = env_int("LIBRARY_RESCAN_MINUTES", 60, minimum=0)
+if LIBRARY_PATHS and LIBRARY_RESCAN_MINUTES:
+    CELERY_BEAT_SCHEDULE["rescan-libraries"] = {
+        "task": "search.tasks.libraries.rescan_task",
+        "schedule": LIBRARY_RESCAN_MINUTES * 60.0,
+    }
 
 # --- Research lab (search/lab) ------------------------------------------------------------------------------------
 # The database lab commands (evaluate, simulate, speed) work in, on the same server: empty is the app's database

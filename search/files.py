@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
 from search.imagefiles import InvalidImage, LoadedImage, load_image, to_jpeg
+from search.libraries import is_in_place, originals
 from search.models import Image
 from search.workpool import parallel_map
 
@@ -48,9 +48,10 @@ class FileUnavailable(Exception):
 
 
 def load_stored_image(name: str) -> LoadedImage:
-    """Read and check a file of media storage; InvalidImage with the reason if it is gone or damaged."""
+    """Read and check a stored file (media storage, or a library's for an in-place original); InvalidImage with the
+    reason if it is gone or damaged."""
     try:
-        with default_storage.open(name, "rb") as handle:
+        with originals.open(name, "rb") as handle:
             data = handle.read()
     except OSError as error:
         raise InvalidImage(f"cannot read {name}: {error.strerror or error}") from None
@@ -78,16 +79,21 @@ def file_response(
     (the access check has been made here either way).
     """
     content_type = content_type or mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
-    if settings.MEDIA_DELIVERY == "django":
-        try:
-            handle = field_file.open("rb")
-        except (FileNotFoundError, ValueError):
-            raise Http404("The file of this image is missing.") from None
-        response = FileResponse(handle, content_type=content_type, as_attachment=bool(filename), filename=filename)
+    # The front proxy maps MEDIA_ACCEL_PREFIX to media storage; a library photo indexed in place lives elsewhere.
+    if settings.MEDIA_DELIVERY == "django" or is_in_place(field_file.name):
+        response = _streamed(field_file, content_type, filename)
     else:
         response = _proxy_delivery(field_file, content_type, filename)
     response["Cache-Control"] = cache
     return response
+
+
+def _streamed(field_file: FieldFile, content_type: str, filename: str) -> FileResponse:
+    try:
+        handle = field_file.open("rb")
+    except (OSError, ValueError):  # gone from storage, or from its library (moved, deleted, unmounted)
+        raise Http404("The file of this image is missing.") from None
+    return FileResponse(handle, content_type=content_type, as_attachment=bool(filename), filename=filename)
 
 
 def _proxy_delivery(field_file: FieldFile, content_type: str, filename: str) -> HttpResponse:
@@ -174,5 +180,5 @@ def _read(image: Image) -> bytes:
     try:
         with image.file.open("rb") as handle:
             return handle.read()
-    except (FileNotFoundError, ValueError):
+    except (OSError, ValueError):
         raise FileUnavailable("The file of this image is missing.") from None

@@ -19,6 +19,8 @@ from django.db.models.functions import Cast
 from pgvector import HalfVector
 from pgvector.django import CosineDistance, HalfVectorField, VectorField
 
+from search.libraries import originals
+
 TEXT_CONFIG = "english"
 
 
@@ -36,7 +38,8 @@ class ImageSource(models.TextChoices):
 
 class ImageQuerySet(models.QuerySet):
     def visible(self) -> ImageQuerySet:
-        return self.filter(hidden=False)
+        """What searches and pages may show: not hidden by a curator, and its file not gone from its library."""
+        return self.filter(hidden=False, missing=False)
 
     def embedded_with(self, model_key: str) -> ImageQuerySet:
         return self.filter(embedding_model=model_key, embedding__isnull=False)
@@ -166,12 +169,15 @@ class ImageQuerySet(models.QuerySet):
 class Image(models.Model):
     sha256 = models.CharField(max_length=64, unique=True, help_text="sha256 of the original file's bytes")
     original_name = models.CharField(max_length=255)
-    file = models.FileField(max_length=255)
+    # In media storage, or `library:<path>` for a photo indexed in place (search.libraries).
+    file = models.FileField(max_length=1000, storage=originals)
     thumbnail = models.FileField(max_length=255)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     format = models.CharField(max_length=10, help_text="Pillow format name, e.g. JPEG, PNG")
     byte_size = models.PositiveBigIntegerField()
+    file_mtime = models.FloatField(null=True, blank=True, help_text="an in-place file's mtime when last read")
+    missing = models.BooleanField(default=False, db_index=True, help_text="an in-place file no longer found")
     source = models.CharField(max_length=10, choices=ImageSource.choices, default=ImageSource.FOLDER)
     source_url = models.URLField(max_length=2000, blank=True)
     category = models.CharField(max_length=100, blank=True, db_index=True)

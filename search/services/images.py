@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from search.encoder import ClipEncoder
 from search.imagefiles import THUMBNAIL_EXTENSION, LoadedImage, make_thumbnail
+from search.libraries import originals
 from search.models import Image, ImageSource
 from search.result_cache import collection_changed
 from search.workpool import parallel_map
@@ -30,15 +31,19 @@ def image_create(
     source: str = ImageSource.FOLDER,
     source_url: str = "",
     category: str = "",
+    in_place: str = "",
+    file_mtime: float | None = None,
 ) -> Image | None:
     """Store the files and the row of a new image; None if the same content is already indexed.
 
     `thumbnail` is the image made by make_thumbnail when the caller made it already (batch ingestion makes them in
-    parallel); otherwise it is made here. A row that cannot be written leaves no file behind.
+    parallel); otherwise it is made here. `in_place` is the library name of a photo indexed where it is (only its
+    thumbnail is written). A row that cannot be written leaves no file behind.
     """
     if Image.objects.filter(sha256=loaded.sha256).exists():
         return None
-    file_name, thumbnail_name = _write_files(loaded, thumbnail)
+    file_name, thumbnail_name = _write_files(loaded, thumbnail, original=not in_place)
+    file_name = in_place or file_name
     image = Image(
         sha256=loaded.sha256,
         file=file_name,
@@ -47,6 +52,7 @@ def image_create(
         height=loaded.height,
         format=loaded.format,
         byte_size=len(loaded.data),
+        file_mtime=file_mtime,
         embedding=vector,
         embedding_model=model_key,
         **loaded.metadata.as_fields(),
@@ -92,6 +98,16 @@ def make_thumbnails(images: Sequence[LoadedImage]) -> list[bytes]:
     return parallel_map(lambda image: make_thumbnail(image.image, settings.THUMBNAIL_SIZE), images)
 
 
+def replace_thumbnail(image: Image, loaded: LoadedImage, thumbnail: bytes) -> None:
+    """Give `image` (saved by the caller, in the current transaction) the thumbnail of its new content `loaded`;
+    the old thumbnail file goes once that commits."""
+    old = image.thumbnail.name
+    new = default_storage.save(_file_names(loaded)[1], ContentFile(thumbnail))
+    image.thumbnail = new
+    if old and old != new:
+        transaction.on_commit(lambda: _delete_files([old]))
+
+
 def image_delete(*, image: Image) -> None:
     """Remove the row (and with it the vector and its index entry), then its files once the delete commits."""
     names = [image.file.name, image.thumbnail.name]
@@ -108,16 +124,16 @@ def _file_names(loaded: LoadedImage) -> tuple[str, str]:
     return original, f"thumbnails/{shard}/{loaded.sha256}.{THUMBNAIL_EXTENSION}"
 
 
-def _write_files(loaded: LoadedImage, thumbnail: bytes | None) -> tuple[str, str]:
+def _write_files(loaded: LoadedImage, thumbnail: bytes | None, *, original: bool = True) -> tuple[str, str]:
     file_name, thumbnail_name = _file_names(loaded)
     if thumbnail is None:
         thumbnail = make_thumbnail(loaded.image, settings.THUMBNAIL_SIZE)
-    return default_storage.save(file_name, ContentFile(loaded.data)), default_storage.save(
-        thumbnail_name, ContentFile(thumbnail)
-    )
+    if original:
+        file_name = default_storage.save(file_name, ContentFile(loaded.data))
+    return file_name, default_storage.save(thumbnail_name, ContentFile(thumbnail))
 
 
 def _delete_files(names: list[str]) -> None:
     for name in names:
         if name:
-            default_storage.delete(name)
+            originals.delete(name)  # an in-place original is never deleted: only the row and its thumbnail go

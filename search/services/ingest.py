@@ -16,6 +16,7 @@ from django.db import transaction
 
 from search.encoder import ClipEncoder, get_encoder
 from search.imagefiles import FILE_EXTENSIONS, InvalidImage, LoadedImage, load_image
+from search.libraries import library_name
 from search.models import Image, ImageSource
 from search.services.images import image_create, image_files_discard, ingest_decode_side, make_thumbnails
 from search.vector_index import ensure_hnsw_index
@@ -35,6 +36,7 @@ class ImageCandidate:
     data: bytes | None = None
     name: str = ""  # the original file name; default: the path's
     key: object = None  # the caller's handle for this candidate (a job item), handed back in its outcome
+    in_place: bool = False  # a library file indexed where it is (search.libraries): its original is not copied
 
     @property
     def original_name(self) -> str:
@@ -69,10 +71,17 @@ class IngestReport:
             self.failed.append((where, outcome.reason))
 
 
-def find_image_files(root: Path, *, category: str | None = None) -> list[ImageCandidate]:
+def find_image_files(root: Path, *, category: str | None = None, in_place: bool = False) -> list[ImageCandidate]:
     """Image files under `root`, sorted, each with its category (folder_category)."""
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in FILE_EXTENSIONS and p.is_file())
-    return [ImageCandidate(path=path, category=folder_category(root, path, category)) for path in files]
+    return [
+        ImageCandidate(path=path, category=folder_category(root, path, category), in_place=in_place)
+        for path in image_paths(root)
+    ]
+
+
+def image_paths(root: Path) -> list[Path]:
+    """The files under `root` with an image file's extension, sorted."""
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in FILE_EXTENSIONS and p.is_file())
 
 
 def folder_category(root: Path | str, path: Path | str, category: str | None = None) -> str:
@@ -202,6 +211,8 @@ def _store_recorded(candidate, loaded, vector, thumbnail, model_key, record) -> 
             source=candidate.source,
             source_url=candidate.source_url,
             category=candidate.category,
+            in_place=library_name(candidate.path) if candidate.in_place else "",
+            file_mtime=candidate.path.stat().st_mtime if candidate.in_place else None,
         )
         if image is None:  # indexed by another process since _split_known looked
             existing = Image.objects.only("id", "sha256").get(sha256=loaded.sha256)

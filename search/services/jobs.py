@@ -198,16 +198,25 @@ def job_retry_failed(*, job: Job) -> int:
 # --- Ingesting a folder as a job ------------------------------------------------------------------------------------
 
 
-def ingest_job_create(*, root: Path, category: str | None = None, user=None, batch_size: int | None = None) -> Job:
-    """Record a job with one item per image file under `root`, and queue its batches once that commits."""
+def ingest_job_create(
+    *,
+    root: Path,
+    category: str | None = None,
+    user=None,
+    batch_size: int | None = None,
+    in_place: bool = False,
+    paths: Sequence[Path] | None = None,
+) -> Job:
+    """Record a job with one item per image file under `root` (or per file of `paths`, all under `root`), and queue
+    its batches once that commits."""
     root = root.resolve()
-    candidates = find_image_files(root, category=category)
+    candidates = find_image_files(root, category=category) if paths is None else [ImageCandidate(path=p) for p in paths]
     with transaction.atomic():
         job = Job.objects.create(
             kind=JobKind.INGEST,
             user=user,
             query=str(root),
-            params={"root": str(root), "category": category, "batch_size": batch_size},
+            params={"root": str(root), "category": category, "batch_size": batch_size, "in_place": in_place},
             total=len(candidates),
         )
         JobItem.objects.bulk_create([JobItem(job=job, source=str(c.path)) for c in candidates], batch_size=2000)
@@ -237,8 +246,14 @@ def ingest_job_batch(job_id: int, item_ids: Sequence[int], *, encoder: ClipEncod
         candidates = _staged_candidates(job, items)
     else:
         root, category = job.params["root"], job.params.get("category")
+        in_place = job.params.get("in_place", False)
         candidates = [
-            ImageCandidate(path=Path(item.source), category=folder_category(root, item.source, category), key=item)
+            ImageCandidate(
+                path=Path(item.source),
+                category=folder_category(root, item.source, category),
+                key=item,
+                in_place=in_place,
+            )
             for item in items
         ]
     added = job_items_ingest(job, candidates, encoder=encoder or get_encoder())

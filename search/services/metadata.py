@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
+from search.libraries import originals
 from search.models import Image
 from search.photometadata import PhotoMetadata, read_metadata
 
@@ -51,6 +51,6 @@ def images_metadata_backfill(*, everything: bool = False, batch_size: int = 200)
 
 
 def _stored_metadata(name: str) -> PhotoMetadata:
-    with default_storage.open(name, "rb") as handle:
+    with originals.open(name, "rb") as handle:
         data = handle.read()
     return read_metadata(PILImage.open(io.BytesIO(data)))

@@ -9,5 +9,6 @@ from search.tasks import (
     fetch,  # noqa: F401
     ingest,  # noqa: F401
     language,  # noqa: F401
+    libraries,  # noqa: F401
     purge,  # noqa: F401
 )
