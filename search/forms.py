@@ -1,9 +1,12 @@
+import datetime as dt
+
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 
+from search.errors import InvalidQuery
 from search.files import DOWNLOAD_FORMATS
-from search.query import MAX_TEXT_LENGTH, MAX_TOP_K
+from search.query import MAX_TEXT_LENGTH, MAX_TOP_K, PhotoFilters
 from search.services.fetch import MAX_QUERY_LENGTH
 
 
@@ -24,12 +27,41 @@ class SearchForm(forms.Form):
     image = _ImageUploadField(label="…or give an example image", required=False)
     image_weight = forms.FloatField(min_value=0.0, max_value=1.0, required=False, label="Image weight")
     k = forms.IntegerField(min_value=1, max_value=MAX_TOP_K, required=False, label="Results")
+    hybrid = forms.BooleanField(required=False, label="Also match the words in captions and file names")
+    taken_after = forms.DateField(required=False, label="Taken from", widget=forms.DateInput(attrs={"type": "date"}))
+    taken_before = forms.DateField(required=False, label="to", widget=forms.DateInput(attrs={"type": "date"}))
+    camera = forms.CharField(required=False, max_length=100, label="Camera")
+    has_location = forms.TypedChoiceField(
+        required=False,
+        label="Place",
+        choices=[("", "any"), ("yes", "with a location"), ("no", "without")],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+    )
 
     def clean(self):
         data = super().clean()
         if not self.errors and not (data.get("q") or "").strip() and not data.get("image"):
             raise forms.ValidationError("Describe what you are looking for, give an example image, or both.")
+        if not self.errors:
+            try:
+                data["photo"] = PhotoFilters(
+                    taken_after=_day_start(data.get("taken_after")),
+                    taken_before=_day_end(data.get("taken_before")),
+                    camera=data.get("camera") or "",
+                    has_location=data.get("has_location"),
+                )
+            except InvalidQuery as error:
+                raise forms.ValidationError(error.message) from None
         return data
+
+
+def _day_start(day: dt.date | None) -> dt.datetime | None:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC) if day else None
+
+
+def _day_end(day: dt.date | None) -> dt.datetime | None:
+    return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC) if day else None
 
 
 class _IdListField(forms.Field):

@@ -295,6 +295,9 @@ class SearchTurn(models.Model):
     query_vector = VectorField(null=True, blank=True)
     model_key = models.CharField(max_length=300, blank=True)
     results = models.JSONField(default=list, blank=True, help_text="[{id, score}] as shown")
+    filters = models.JSONField(
+        default=dict, blank=True, help_text="mode and photo filters in force (a new query's, kept by its refinements)"
+    )
     rewrite = models.JSONField(default=dict, blank=True, help_text="language-model rewrite of the text, if any")
     client_key = models.CharField(
         max_length=64, blank=True, help_text="the page's idempotency key: a turn sent twice is made once"

@@ -52,6 +52,25 @@ class PhotoFilters:
     def __bool__(self) -> bool:
         return self != PhotoFilters()
 
+    def as_json(self) -> dict:
+        """The filters that are set, as JSON values (stored with a search session's turn)."""
+        values = {
+            "taken_after": self.taken_after.isoformat() if self.taken_after else None,
+            "taken_before": self.taken_before.isoformat() if self.taken_before else None,
+            "camera": self.camera or None,
+            "has_location": self.has_location,
+            "bbox": list(self.bbox) if self.bbox else None,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+    @classmethod
+    def from_json(cls, values: Mapping) -> PhotoFilters:
+        dates = {
+            name: dt.datetime.fromisoformat(values[name]) for name in ("taken_after", "taken_before") if name in values
+        }
+        bbox = tuple(values["bbox"]) if values.get("bbox") else None
+        return cls(**dates, camera=values.get("camera", ""), has_location=values.get("has_location"), bbox=bbox)
+
     def key(self) -> list:
         """The filters as JSON-able values, for cache keys."""
         dates = [value.isoformat() if value else None for value in (self.taken_after, self.taken_before)]
@@ -154,6 +173,8 @@ class TurnRequest:
     show_judged: bool = False
     weights: Mapping[str, float] | None = None
     client_key: str = ""  # the page's idempotency key: the same key never makes a second turn
+    mode: str = "vector"  # a new text query's ranking ("hybrid": fused with full-text matches)
+    photo: PhotoFilters = field(default_factory=PhotoFilters)  # a new query's filters; refinements keep their parent's
 
     def __post_init__(self) -> None:
         for name in ("text", "feedback"):
@@ -173,6 +194,10 @@ class TurnRequest:
             object.__setattr__(self, "more_like_image_id", _ids([self.more_like_image_id], "more_like_image_id")[0])
         _check_top_k(self.top_k)
         _check_image_weight(self.image_weight)
+        if self.mode not in SEARCH_MODES:
+            raise InvalidQuery(f"mode must be one of {', '.join(SEARCH_MODES)}.", field="mode")
+        if not isinstance(self.photo, PhotoFilters):
+            raise InvalidQuery("photo filters must be PhotoFilters.", field="filters")
         if self.weights is not None and not isinstance(self.weights, Mapping):
             raise InvalidQuery("weights must be an object of numbers.", field="weights")
         _check_key(self.client_key)

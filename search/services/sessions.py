@@ -22,8 +22,9 @@ from search.errors import InvalidQuery
 from search.files import load_stored_image
 from search.imagefiles import InvalidImage
 from search.models import Image, QueryImage, SearchSession, SearchTurn, TurnKind
-from search.query import SearchHit, SearchRequest, SearchScope, TurnRequest, load_upload
+from search.query import PhotoFilters, SearchHit, SearchRequest, SearchScope, TurnRequest, load_upload
 from search.refinement import RefinementWeights, apply_feedback, parse_feedback, rocchio
+from search.selectors.hybrid import search_hybrid
 from search.selectors.sessions import judged_ids
 from search.selectors.vector import query_vector, search_by_vector
 from search.services.rewrites import turn_language_queue
@@ -90,15 +91,12 @@ def query_image_store(*, session: SearchSession, data: bytes, original_name: str
             raise
 
 
-def session_start(
-    *, user, text: str = "", data: bytes | None = None, original_name: str = "", image_weight=None, top_k: int = 24
-) -> SearchSession:
-    """A new session with its first turn, all or nothing: a refused query leaves no session and no file behind."""
+def session_start(*, user, data: bytes | None = None, original_name: str = "", **turn_options) -> SearchSession:
+    """A new session with its first turn (turn_create's options), all or nothing: a refused query leaves no session
+    and no file behind."""
     with transaction.atomic():
         session = session_create(user=user)
-        turn_create_with_upload(
-            session=session, data=data, original_name=original_name, text=text, image_weight=image_weight, top_k=top_k
-        )
+        turn_create_with_upload(session=session, data=data, original_name=original_name, **turn_options)
     return session
 
 
@@ -136,6 +134,8 @@ def turn_create(
     show_judged: bool = False,
     weights: Mapping[str, float] | None = None,
     client_key: str = "",
+    mode: str = "vector",
+    photo: PhotoFilters | None = None,
     encoder: ClipEncoder | None = None,
 ) -> SearchTurn:
     """Ask (text and/or image) or refine `parent` (default: the last turn), search, and record the turn.
@@ -154,6 +154,8 @@ def turn_create(
         show_judged=show_judged,
         weights=weights,
         client_key=client_key,
+        mode=mode,
+        photo=photo or PhotoFilters(),
     )
     if client_key and (existing := session.turns.filter(client_key=client_key).first()) is not None:
         return existing
@@ -169,11 +171,26 @@ def _answer_turn(session, parent, ask: TurnRequest, query_image, encoder: ClipEn
     _check_shape(ask, new_query, parent, encoder)
     vector = _query_vector(ask, query_image, parent, refinement, encoder)
     excluded = () if ask.show_judged else judged_ids(session, parent) | set(ask.relevant_ids + ask.not_relevant_ids)
-    hits = search_by_vector(
-        vector, scope=SearchScope(top_k=ask.top_k, exclude_ids=excluded), model_key=encoder.model_key
-    )
-    answer = _Answer(vector, encoder.model_key, hits, ask.client_key)
+    filters = _filters_in_force(ask, new_query, parent)
+    scope = SearchScope(top_k=ask.top_k, exclude_ids=excluded, photo=PhotoFilters.from_json(filters))
+    if new_query and filters.get("mode") == "hybrid" and ask.text and query_image is None:
+        # Hybrid ranks the words typed; refinements move the vector, so they rank by vector within the same filters.
+        request = SearchRequest(text=ask.text, mode="hybrid", top_k=ask.top_k, exclude_ids=excluded, photo=scope.photo)
+        hits = search_hybrid(request, encoder=encoder).hits
+    else:
+        hits = search_by_vector(vector, scope=scope, model_key=encoder.model_key)
+    answer = _Answer(vector, encoder.model_key, hits, ask.client_key, filters)
     return _record_turn(session, parent, ask, query_image, new_query, refinement, answer)
+
+
+def _filters_in_force(ask: TurnRequest, new_query: bool, parent: SearchTurn | None) -> dict:
+    """A new query's mode and photo filters; a refinement keeps those of the turn it refines."""
+    if not new_query:
+        return dict(parent.filters) if parent is not None else {}
+    filters = ask.photo.as_json()
+    if ask.mode != "vector":
+        filters["mode"] = ask.mode
+    return filters
 
 
 def _resolve_parent(session: SearchSession, parent: SearchTurn | None) -> SearchTurn | None:
@@ -273,6 +290,7 @@ class _Answer:
     model_key: str
     hits: list[SearchHit]
     client_key: str
+    filters: dict
 
 
 def _record_turn(session, parent, ask, query_image, new_query, refinement, answer: _Answer) -> SearchTurn:
@@ -296,6 +314,7 @@ def _record_turn(session, parent, ask, query_image, new_query, refinement, answe
             query_vector=answer.vector,
             model_key=answer.model_key,
             results=[{"id": hit.id, "score": hit.score} for hit in answer.hits],
+            filters=answer.filters,
             client_key=answer.client_key,
         )
         if not locked.title:

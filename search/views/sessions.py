@@ -44,6 +44,8 @@ def home(request: HttpRequest) -> HttpResponse:
                 original_name=upload.name if upload else "",
                 image_weight=data.get("image_weight"),
                 top_k=data.get("k") or settings.SEARCH_DEFAULT_TOP_K,
+                mode="hybrid" if data.get("hybrid") else "vector",
+                photo=data["photo"],
             )
         except InvalidQuery as error:
             form.add_error("image" if error.field == "image" else None, error.message)

@@ -73,7 +73,7 @@ def test_a_turn_request_normalises_what_it_keeps():
     ("data", "reason"),
     [
         (b"", "empty"),
-        (image_bytes(fmt="BMP"), "use JPEG, PNG, WebP or GIF"),
+        (image_bytes(fmt="BMP"), "use JPEG, PNG, WebP, GIF, HEIC or AVIF"),
         (png_bomb_bytes(), "decompression bomb"),
         (b"%PDF-1.4", "not an image"),
     ],

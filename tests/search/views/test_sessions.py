@@ -130,3 +130,31 @@ def test_refinement_upload_beyond_the_limit_is_refused(auth_client, session, set
     response = auth_client.post(f"/sessions/{session.pk}/", {"image": second})
     assert response.status_code == 400 and b"at most 1 uploaded" in response.content
     assert session.query_images.count() == 1
+
+
+def test_a_hybrid_search_from_the_page_finds_a_caption_word(auth_client, user, collection, encoder):
+    far = Image.objects.get(pk=max(collection))
+    Image.objects.filter(pk=far.pk).update(caption="a zebra crossing in town")
+    auth_client.post("/", {"q": "zebra", "k": 3, "hybrid": "on"})
+    turn = SearchSession.objects.get(user=user).turns.get()
+    assert turn.results[0]["id"] == far.pk and turn.filters == {"mode": "hybrid"}
+
+
+def test_photo_filters_from_the_page_hold_for_the_refinements(auth_client, user, collection):
+    dated = sorted(collection)[:2]
+    Image.objects.filter(pk__in=dated).update(taken_at="2024-06-01T10:00:00Z", camera_model="iPhone 15")
+    auth_client.post(
+        "/", {"q": "a shape", "taken_after": "2024-06-01", "taken_before": "2024-06-01", "camera": "iphone"}
+    )
+    session = SearchSession.objects.get(user=user)
+    first = session.turns.get()
+    assert {row["id"] for row in first.results} == set(dated)
+    assert first.filters["camera"] == "iphone" and first.filters["taken_after"].startswith("2024-06-01T00:00")
+    refined = turn_create(session=session, parent=first, feedback="bigger")
+    assert {row["id"] for row in refined.results} <= set(dated) and refined.filters == first.filters
+
+
+def test_an_impossible_date_range_is_a_400_that_says_so(auth_client, user, collection):
+    response = auth_client.post("/", {"q": "a shape", "taken_after": "2024-06-02", "taken_before": "2024-06-01"})
+    assert response.status_code == 400 and b"later than" in response.content
+    assert not SearchSession.objects.exists()

@@ -1,0 +1,34 @@
+"""manage.py bench_photos: the upload/ingest, rescan, thumbnail and filtered-query tables, from small numbers."""
+
+import re
+
+import pytest
+
+from search.models import Image
+from tests.factories import command_output
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bench_photos_prints_every_table_and_leaves_no_rows(encoder):
+    output = command_output(
+        "bench_photos",
+        "--images",
+        "4",
+        "--size",
+        "96x72",
+        "--rescan-files",
+        "30",
+        "--filtered-rows",
+        "2000",
+        "--dim",
+        "16",
+        "--queries",
+        "5",
+    )
+    assert re.search(r"\| folder ingest \(manage.py ingest\) \| [\d.]+ \| 1.00x \|", output)
+    assert "| POST /api/images/, 8 per request |" in output
+    assert re.search(r"Rescan of 30 unchanged in-place files: [\d.]+ s .*30 unchanged, 0 added", output)
+    assert re.search(r"\| webp \| [\d,]+ \|", output) and re.search(r"\| jpeg \| [\d,]+ \|", output)
+    assert re.search(r"\| within 1% \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 100% \|", output)
+    assert not Image.objects.exists()
