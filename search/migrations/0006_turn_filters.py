@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('search', '0005_libraries_in_place'),
+        ("search", "0005_libraries_in_place"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='searchturn',
-            name='filters',
-            field=models.JSONField(blank=True, default=dict, help_text="mode and photo filters in force (a new query's, kept by its refinements)"),
+            model_name="searchturn",
+            name="filters",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="mode and photo filters in force (a new query's, kept by its refinements)",
+            ),
         ),
     ]

@@ -73,6 +73,7 @@ def test_schema_documents_every_endpoint(anon):
         "/api/encode/image/",
         "/api/images/",
         "/api/images/{image_id}/",
+        "/api/jobs/{job_id}/",
         "/api/images/{image_id}/download/",
         "/api/sessions/",
         "/api/sessions/{session_id}/",
