@@ -112,3 +112,15 @@ def test_downloads_need_login(client):
     image = stored_image(image_bytes("red"), "red.jpg")
     assert client.get(f"/images/{image.id}/download/").status_code == 302
     assert client.get(f"/images/download.zip?ids={image.id}").status_code == 302
+
+
+@pytest.mark.parametrize(("fmt", "content_type"), [("HEIF", "image/heic"), ("AVIF", "image/avif")])
+def test_heic_and_avif_round_trip_as_originals_and_as_jpeg(auth_client, fmt, content_type):
+    data = image_bytes(color="purple", size=(60, 40), fmt=fmt)
+    image = stored_image(data, f"phone.{fmt.lower()}")
+    original = auth_client.get(f"/images/{image.id}/download/")
+    assert original["Content-Type"] == content_type and b"".join(original.streaming_content) == data
+    converted = auth_client.get(f"/images/{image.id}/download/?format=jpeg")
+    decoded = PILImage.open(io.BytesIO(converted.content))
+    assert (decoded.format, decoded.size) == ("JPEG", (60, 40))
+    assert decoded.getpixel((30, 20)) == pytest.approx((128, 0, 128), abs=12)
