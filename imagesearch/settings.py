@@ -367,6 +367,8 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Worker processes of `celery worker` (the Procfile's and compose's command leave --concurrency to this).
+CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2, minimum=1, maximum=256)
 # Every task is short (an ingest batch, one round of a web fetch, a caption batch): minutes, not hours. That keeps
 # the visibility timeout short too: when a whole worker dies (kill -9 of its main process), the tasks it held come
 # back to the queue once they have been invisible that long (swept every CELERY_RESTORE_INTERVAL seconds). It must
