@@ -50,3 +50,33 @@ def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
 
 def procfile_argv() -> dict[str, list[str]]:
     return {name: shlex.split(command) for name, command in procfile_commands().items()}
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-?])([^}]*))?\}")
+
+
+def interpolate(value: str, variables: dict[str, str]) -> str:
+    """Compose's ${NAME}, ${NAME:-default} and ${NAME:?message}, from `variables` (Compose's .env and shell)."""
+
+    def one(match: re.Match) -> str:
+        name, operator, argument = match.groups()
+        if variables.get(name):
+            return variables[name]
+        if operator == "?":
+            raise KeyError(f"{name}: {argument}")
+        return argument or ""
+
+    return _VARIABLE.sub(one, str(value))
+
+
+def service_environment(names: tuple[str, ...], variables: dict[str, str]) -> dict[str, str]:
+    """The environment compose.yaml gives the named app services (merged), interpolated from `variables`."""
+    merged: dict[str, str] = {}
+    for name in names:
+        merged |= {key: interpolate(value, variables) for key, value in app_services()[name]["environment"].items()}
+    return merged
+
+
+def service_commands(names: tuple[str, ...]) -> dict[str, str]:
+    """{service: its command as one shell line}, exactly as compose.yaml writes it."""
+    return {name: shlex.join(app_services()[name]["command"]) for name in names}
