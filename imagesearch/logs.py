@@ -17,6 +17,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from django.utils.functional import empty
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -79,16 +81,25 @@ def logging_config(log_format: str, level: str) -> dict:
 
 
 def log_request(request, status: int, duration_s: float, route: str) -> None:
-    user = getattr(request, "user", None)
     fields = {
         "method": request.method,
         "route": route,
         "status": status,
         "duration_ms": round(duration_s * 1000, 2),
-        "user_id": user.pk if user is not None and user.is_authenticated else None,
+        "user_id": user_id(request),
         "request_id": request_id_var.get(),
     }
     request_logger.info("%s %s %s %.1f ms", request.method, route, status, duration_s * 1000, extra=fields)
+
+
+def user_id(request) -> int | None:
+    """The user's id if the request has looked its user up already: the log line never costs a query (and, on the
+    event loop, a query would not be allowed)."""
+    user = getattr(request, "user", None)
+    user = getattr(user, "_wrapped", user)  # a lazy user not yet evaluated holds `empty`
+    if user is None or user is empty or not getattr(user, "is_authenticated", False):
+        return None
+    return user.pk
 
 
 # --- Celery: the request id travels in the task's headers; one line per task ----------------------------------------

@@ -81,9 +81,11 @@ def websocket_closed(consumer: str) -> None:
 
 
 def _observe_pool() -> None:
-    from django.db import connection
+    from django.db import connections
 
-    pool = getattr(connection, "pool", None)
+    # The pool as the backend keeps it, per alias: `connection.pool` would make one where none is yet.
+    wrapper = connections["default"]
+    pool = getattr(type(wrapper), "_connection_pools", {}).get(wrapper.alias)
     if pool is None:
         return
     stats = pool.get_stats()

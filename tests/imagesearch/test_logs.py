@@ -84,3 +84,23 @@ def test_every_record_gets_the_current_request_id_and_json_keeps_extra_fields():
 def test_log_format_chooses_the_formatter():
     assert logs.logging_config("json", "INFO")["handlers"]["console"]["formatter"] == "json"
     assert logs.logging_config("text", "DEBUG")["loggers"]["search"]["level"] == "DEBUG"
+
+
+@pytest.mark.django_db
+def test_a_signed_in_users_id_is_logged_and_an_unread_lazy_user_costs_no_query(client, django_user_model, caplog):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils.functional import SimpleLazyObject
+
+    user = django_user_model.objects.create_user("logged", password="a-long-passphrase-0101")
+    client.force_login(user)
+    caplog.set_level(logging.INFO, logger="imagesearch.requests")
+    client.get("/sessions/")
+    request = RequestFactory().get("/")
+    request.user = SimpleLazyObject(lambda: django_user_model.objects.get(pk=user.pk))
+
+    with CaptureQueriesContext(connection) as queries:
+        unread = logs.user_id(request)
+
+    assert _lines(caplog, "imagesearch.requests")[-1].user_id == user.pk
+    assert unread is None and len(queries) == 0
