@@ -13,7 +13,7 @@ WORKDIR /app
 RUN python -m venv .venv
 COPY requirements*.txt requirements.lock ./
 RUN .venv/bin/pip install --index-url "$TORCH_INDEX_URL" $(grep -E '^torch(vision)?==' requirements.lock) \
- && .venv/bin/pip install -r requirements.txt -r requirements-captions.txt -r requirements-web.txt \
+ && .venv/bin/pip install -r requirements.txt -r requirements-captions.txt -r requirements-web.txt -r requirements-s3.txt \
       -c requirements.lock
 COPY . .
 # Static files are collected into the image; nothing here needs a database or a broker.

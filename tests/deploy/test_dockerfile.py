@@ -36,6 +36,8 @@ def test_torch_wheels_are_cpu_only_by_default_and_the_index_is_a_build_argument(
     installs = [arguments for keyword, arguments in INSTRUCTIONS if keyword == "RUN" and "pip install" in arguments]
     assert any('--index-url "$TORCH_INDEX_URL"' in run for run in installs)
     assert any("-c requirements.lock" in run for run in installs), "the image installs the locked versions"
+    groups = ("requirements.txt", "requirements-captions.txt", "requirements-web.txt", "requirements-s3.txt")
+    assert all(any(f"-r {group}" in run for run in installs) for group in groups), "every feature works in the image"
 
 
 def test_static_files_are_collected_at_build_without_services():
