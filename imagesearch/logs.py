@@ -25,7 +25,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # What a proxy or client may hand us: letters, digits and a few separators, not too long (it lands in every line).
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 # The standard attributes of a LogRecord: everything else on a record came from `extra=` and goes into the JSON.
-_RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "request_tag"}
 
 request_logger = logging.getLogger("imagesearch.requests")
 task_logger = logging.getLogger("imagesearch.tasks")
@@ -39,11 +39,12 @@ def request_id_from(header: str | None) -> str:
 
 
 class RequestIdFilter(logging.Filter):
-    """Puts the current request id (or "") on every record, for both formats."""
+    """Puts the current request id (or "") on every record, for both formats (text shows it as " [id]")."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", ""):
             record.request_id = request_id_var.get()
+        record.request_tag = f" [{record.request_id}]" if record.request_id else ""
         return True
 
 
@@ -65,7 +66,7 @@ class JsonFormatter(logging.Formatter):
 
 def logging_config(log_format: str, level: str) -> dict:
     """The LOGGING setting for LOG_FORMAT (json | text) and LOG_LEVEL."""
-    text = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    text = "%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s"
     return {
         "version": 1,
         "disable_existing_loggers": False,

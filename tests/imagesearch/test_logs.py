@@ -104,3 +104,17 @@ def test_a_signed_in_users_id_is_logged_and_an_unread_lazy_user_costs_no_query(c
 
     assert _lines(caplog, "imagesearch.requests")[-1].user_id == user.pk
     assert unread is None and len(queries) == 0
+
+
+def test_text_lines_show_the_request_id_when_there_is_one():
+    config = logs.logging_config("text", "INFO")
+    formatter = logging.Formatter(config["formatters"]["text"]["format"])
+    record = logging.makeLogRecord({"name": "search.x", "msg": "hello", "levelname": "INFO"})
+    logs.RequestIdFilter().filter(record)
+    assert formatter.format(record).endswith("INFO search.x: hello")
+    token = logs.request_id_var.set("req-text-0001")
+    try:
+        logs.RequestIdFilter().filter(record := logging.makeLogRecord({"name": "search.x", "msg": "hello"}))
+    finally:
+        logs.request_id_var.reset(token)
+    assert formatter.format(record).endswith("search.x [req-text-0001]: hello")
