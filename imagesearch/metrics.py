@@ -49,7 +49,8 @@ WEBSOCKETS = Gauge(
 )
 DB_POOL = Gauge(
     "imagesearch_db_pool_connections",
-    "Database connections of the web processes' pools (in_use, idle, max), as of each process's last request.",
+    "Database connections of the web processes' pools (in_use, idle, max), as each process's latest request ended "
+    "(that request's own connection still in use).",
     ["state"],
     multiprocess_mode="livesum",
 )
