@@ -3,15 +3,26 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run serve demo test test-fast lint format stop clean browser-deps
+.PHONY: setup run serve demo test test-fast lint format stop clean browser-deps lock
 
 setup: $(VENV)/.installed .env
 
-$(VENV)/.installed: requirements.txt
+# One venv for running and testing: the app, its optional groups and the test tools, at the locked versions
+# (requirements.lock: the versions CI tests; the Dockerfile installs the same).
+REQUIREMENTS := requirements.txt requirements-captions.txt requirements-web.txt requirements-s3.txt requirements-dev.txt
+$(VENV)/.installed: $(REQUIREMENTS) requirements.lock
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c requirements.lock
 	touch $@
+
+# Rewrites requirements.lock from the venv after a deliberate upgrade (pip install -U ... first, then the tests).
+# Torch's CUDA libraries are left out: which ones torch needs depends on the wheel index it came from.
+lock:
+	@{ echo "# Exact versions CI tests, from \`make lock\` (pip freeze of the tested venv); a constraints file:"; \
+	   echo "# pip install -r requirements-dev.txt -c requirements.lock"; \
+	   $(VENV)/bin/pip freeze --exclude-editable | grep -viE '^(nvidia-|cuda-|triton==|pip==|setuptools==|wheel==)' | LC_ALL=C sort -f; \
+	} > requirements.lock
 
 # Every entry point (manage.py, the web server, Celery) reads .env: made once from .env.example, with a new secret key.
 .env:

@@ -7,13 +7,27 @@ beat` (the Procfile does both under `make run`).
 import os
 
 from celery import Celery
-from celery.signals import beat_init, celeryd_init, worker_process_init
+from celery.signals import (
+    beat_init,
+    before_task_publish,
+    celeryd_init,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+)
+
+from imagesearch import logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagesearch.settings")
 
 app = Celery("imagesearch")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# A task queued during a request carries its request id, and logs one line with it when it ends.
+before_task_publish.connect(logs.task_publish, weak=False)
+task_prerun.connect(logs.task_started, weak=False)
+task_postrun.connect(logs.task_finished, weak=False)
 
 
 @celeryd_init.connect

@@ -3,11 +3,17 @@ worker processes serving the ASGI application, HTTP and websockets, from the sam
 """
 
 import os
+import shutil
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagesearch.settings")
 
 # Only the settings: the apps (and torch with them) load in each worker, never in the master that forks them.
 from django.conf import settings
+
+# prometheus-client's multiprocess mode: each worker writes its metrics to files here, /metrics adds them up. Set
+# before a worker imports prometheus_client, which reads it once.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.VAR_DIR / "metrics"))
 
 bind = f"{settings.WEB_HOST}:{settings.WEB_PORT}"
 workers = settings.WEB_WORKERS or max(2, os.cpu_count() or 1)
@@ -21,3 +27,17 @@ accesslog = None
 errorlog = "-"
 loglevel = "info"
 proc_name = "imagesearch-web"
+
+
+def on_starting(server) -> None:
+    # Values of the processes of an earlier run would be added to this run's.
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    # A dead worker's gauges (open websockets, pool connections) no longer count; its counters still do.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

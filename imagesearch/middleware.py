@@ -1,8 +1,10 @@
-"""Request-level limits that apply before any view reads the body."""
+"""Request-level middleware: limits that apply before any view reads the body, and what each request leaves in
+the logs and metrics."""
 
 from __future__ import annotations
 
 import functools
+import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -10,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from imagesearch.error_views import error_response
+from imagesearch.logs import REQUEST_ID_HEADER, log_request, request_id_from, request_id_var
+from imagesearch.metrics import observe_request
 
 
 class RequestSizeLimitMiddleware:
@@ -55,3 +59,56 @@ def batch_upload_paths() -> frozenset[str]:
     """The endpoints that add many photos in one request, and so take up to UPLOAD_BATCH_MAX_BYTES (the upload page
     sends its files to the API too)."""
     return frozenset({reverse("api:image_list")})
+
+
+class RequestObservationMiddleware:
+    """Each request's id (X-Request-ID in, made here when absent, and out), its log line and its latency metric.
+
+    First in the chain, so the time and the line cover every other middleware's answer too (a 413, a redirect).
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        token, started = self._begin(request)
+        try:
+            return self._end(request, self.get_response(request), started)
+        finally:
+            request_id_var.reset(token)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        token, started = self._begin(request)
+        try:
+            return self._end(request, await self.get_response(request), started)
+        finally:
+            request_id_var.reset(token)
+
+    def _begin(self, request: HttpRequest):
+        request.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        return request_id_var.set(request.request_id), time.perf_counter()
+
+    def _end(self, request: HttpRequest, response: HttpResponse, started: float) -> HttpResponse:
+        duration = time.perf_counter() - started
+        route = route_name(request)
+        response[REQUEST_ID_HEADER] = request.request_id
+        log_request(request, response.status_code, duration, route)
+        observe_request(route, request.method or "", response.status_code, duration)
+        return response
+
+
+def route_name(request: HttpRequest) -> str:
+    """The URL pattern's name (`api:search`), never the raw path: a metric label per route, not per image id."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.view_name:
+        return match.view_name
+    if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+        return "static"
+    return "unmatched"

@@ -149,7 +149,9 @@ def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
     return done.stdout
 
 
-def prepare(env: dict[str, str], var_dir: Path, *, demo_images: int, username: str, password: str) -> str:
+def prepare(
+    env: dict[str, str], var_dir: Path, *, demo_images: int, username: str, password: str, superuser: bool = False
+) -> str:
     """What `make run` does before serving (migrate, collectstatic, a demo collection), then a user; its API key.
 
     For a stack in a folder of its own (IMAGESEARCH_VAR_DIR in `env`): the served-system tests and the HTTP
@@ -157,6 +159,7 @@ def prepare(env: dict[str, str], var_dir: Path, *, demo_images: int, username: s
     pay for starting Python and torch again).
     """
     demo = str(var_dir / "demo")
+    create = "create_superuser" if superuser else "create_user"
     steps = [
         ("migrate", "--noinput"),
         ("collectstatic", "--noinput", "--verbosity", "0"),
@@ -168,7 +171,7 @@ def prepare(env: dict[str, str], var_dir: Path, *, demo_images: int, username: s
         "from django.core.management import call_command; "
         + "".join(f"call_command(*{list(step)!r}); " for step in steps)
         + "from django.contrib.auth.models import User; from accounts.services import token_create; "
-        f"user = User.objects.create_user({username!r}, password={password!r}); "
+        f"user = User.objects.{create}({username!r}, password={password!r}); "
         "print('API key:', token_create(user=user, name='served stack').key)"
     )
     output = manage(env, "shell", "-c", script)

@@ -14,7 +14,18 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from imagesearch.database import PoolLimits, database_settings
-from imagesearch.env import env_bool, env_choice, env_float, env_int, env_list, env_pair, env_str, load_env_file
+from imagesearch.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_pair,
+    env_str,
+    load_env_file,
+)
+from imagesearch.logs import logging_config
 from imagesearch.redis_server import redis_settings, redis_url
 from imagesearch.storage import media_storage
 
@@ -68,6 +79,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "imagesearch.middleware.RequestObservationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "imagesearch.middleware.RequestSizeLimitMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
@@ -146,19 +158,16 @@ STORAGES = {
     "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    # open_clip logs its loading steps at INFO on the root logger; the project's own loggers say what matters.
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        "search": {"level": env_str("LOG_LEVEL", "INFO")},
-        "accounts": {"level": env_str("LOG_LEVEL", "INFO")},
-        "imagesearch": {"level": env_str("LOG_LEVEL", "INFO")},
-    },
-}
+# --- Logs and metrics (imagesearch/logs.py, imagesearch/metrics.py) ------------------------------------------------
+# text: one plain line per record (development); json: one JSON object per line with the request id, for a log
+# pipeline. Requests and Celery tasks each log one line (method, route, status, duration, user; task, outcome).
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
+LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+# /metrics (Prometheus) answers a bearer token, or addresses in these networks (REMOTE_ADDR: the proxy's, behind
+# one); with neither set it is a 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS")
 
 # --- CLIP encoder ---------------------------------------------------------------------------------------------
 # open_clip model name and pretrained tag; CLIP_PRETRAINED may also be a path to a local checkpoint file.
@@ -358,6 +367,8 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Worker processes of `celery worker` (the Procfile's and compose's command leave --concurrency to this).
+CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2, minimum=1, maximum=256)
 # Every task is short (an ingest batch, one round of a web fetch, a caption batch): minutes, not hours. That keeps
 # the visibility timeout short too: when a whole worker dies (kill -9 of its main process), the tasks it held come
 # back to the queue once they have been invisible that long (swept every CELERY_RESTORE_INTERVAL seconds). It must

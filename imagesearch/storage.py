@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 from django.core.exceptions import ImproperlyConfigured
 
 from imagesearch.env import env_bool, env_str
+from imagesearch.optional import MissingOptionalPackage, installed, missing_message
 
 
 def media_storage(kind: str) -> dict:
     """The STORAGES["default"] entry for `kind` ("filesystem" or "s3"), from the environment."""
     if kind == "filesystem":
         return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}}
-    if importlib.util.find_spec("storages") is None:
-        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs django-storages: pip install 'django-storages[s3]'")
+    if not installed("storages"):
+        raise MissingOptionalPackage(missing_message("django-storages", "s3"))
     bucket = env_str("S3_BUCKET")
     if not bucket:
         raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs S3_BUCKET")

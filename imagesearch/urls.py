@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from imagesearch.metrics import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/", include("search.api.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("search.urls")),
 ]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from PIL import Image as PILImage
 
+from imagesearch.optional import require
 from search.model_loader import ProcessModel
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class Captioner:
     """Batched image → caption; safe to call from several threads (one forward pass at a time)."""
 
     def __init__(self, name_or_path: str, *, device: str = "cpu", batch_size: int = 8, max_tokens: int = 30) -> None:
+        require("transformers", "captions")
         from transformers import AutoProcessor, BlipForConditionalGeneration
 
         local = Path(name_or_path).is_dir()

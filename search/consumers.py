@@ -31,6 +31,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from imagesearch.metrics import websocket_closed, websocket_opened
 from search.errors import InvalidQuery
 from search.models import Job, QueryImage, SearchSession, SearchTurn
 from search.pushes import job_group, session_group
@@ -65,6 +66,7 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
         self.sent_at: deque[float] = deque()
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        self.counted = websocket_opened(type(self).__name__)
         await self.on_connected()
 
     def lookup(self, user, kwargs: dict):
@@ -77,6 +79,8 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
         """Called once the socket is accepted; sends nothing by default."""
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            websocket_closed(type(self).__name__)
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

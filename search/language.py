@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from django.conf import settings
 
+from imagesearch.optional import require
 from search.model_loader import ProcessModel
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class LanguageModel:
     def __init__(
         self, name_or_path: str, *, device: str = "cpu", max_new_tokens: int = 32, max_seconds: float = 8.0
     ) -> None:
+        require("transformers", "captions")
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         local = Path(name_or_path).is_dir()

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from imagesearch.metrics import result_cache_lookup
 from search.encoder import ClipEncoder, get_encoder
 from search.query import SearchHit, SearchRequest, SearchResults
 from search.selectors.search import search_images
@@ -74,7 +75,9 @@ def search_cached(request: SearchRequest, *, encoder: ClipEncoder | None = None)
     if key is not None:
         started = time.perf_counter()
         page, version = _read_page(key)
-        if page is not None and page.get("model_key") == encoder.model_key:
+        hit = page is not None and page.get("model_key") == encoder.model_key
+        result_cache_lookup(hit)
+        if hit:
             elapsed = (time.perf_counter() - started) * 1000
             hits = [SearchHit(**hit) for hit in page["hits"]]
             timings = {"encode": 0.0, "search": elapsed, "total": elapsed}

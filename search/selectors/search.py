@@ -7,6 +7,7 @@ import time
 
 from django.conf import settings
 
+from imagesearch.metrics import observe_search
 from search.encoder import ClipEncoder, get_encoder
 from search.imagefiles import LoadedImage
 from search.models import Image
@@ -18,8 +19,13 @@ from search.selectors.vector import query_vector, search_by_vector
 def search_images(request: SearchRequest, *, encoder: ClipEncoder | None = None) -> SearchResults:
     """Encode the query, then find its nearest visible images (fused with full-text matches in hybrid mode)."""
     encoder = encoder or get_encoder()
-    if request.mode == "hybrid":
-        return search_hybrid(request, encoder=encoder)
+    search = search_hybrid if request.mode == "hybrid" else _search_vector
+    results = search(request, encoder=encoder)
+    observe_search(results.timings_ms)
+    return results
+
+
+def _search_vector(request: SearchRequest, *, encoder: ClipEncoder) -> SearchResults:
     started = time.perf_counter()
     vector = query_vector(request, encoder)
     encoded = time.perf_counter()

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from imagesearch.optional import require
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,6 +47,7 @@ def image_search(query: str, *, max_results: int) -> list[ImageResult]:
 
 
 def _with_backoff(query: str, max_results: int) -> list[ImageResult]:
+    require("ddgs", "web")
     from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
     for attempt in range(settings.DDG_RETRIES + 1):

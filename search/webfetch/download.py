@@ -12,10 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-import aiohttp
 from django.conf import settings
 
+from imagesearch.optional import require
 from search.webfetch.ssrf import BlockedURL, check_addresses, check_url, host_is_exempt
+
+try:
+    import aiohttp
+except ModuleNotFoundError:  # the web fetch is an optional group (requirements-web.txt): said when a fetch runs
+    aiohttp = None
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK_BYTES = 64 * 1024
@@ -61,7 +66,7 @@ class _Refused(Exception):
     """One URL cannot be downloaded; the message is the reason shown to the user."""
 
 
-class GuardedResolver(aiohttp.ThreadedResolver):
+class GuardedResolver(aiohttp.ThreadedResolver if aiohttp else object):
     """aiohttp's resolver, refusing hosts with any non-public address: the check covers the addresses used."""
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET):
@@ -73,6 +78,7 @@ class GuardedResolver(aiohttp.ThreadedResolver):
 
 def download_images(urls: Sequence[str], limits: DownloadLimits | None = None) -> list[DownloadResult]:
     """Download every URL concurrently (from synchronous code); one result per URL, in order."""
+    require("aiohttp", "web")
     return asyncio.run(download_all(urls, limits or DownloadLimits.from_settings()))
 
 

@@ -233,3 +233,15 @@ async def test_a_cancel_reaches_the_page_with_the_cancelled_state(application, c
     assert (event["type"], event["event"], event["state"]) == ("job", "cancelled", "cancelled")
     assert event["message"].startswith("Cancelled by alice.")
     await communicator.disconnect()
+
+
+async def test_open_sockets_are_counted_for_the_metrics(application, cookie, session):
+    from imagesearch.metrics import WEBSOCKETS
+
+    gauge = WEBSOCKETS.labels("SessionConsumer")
+    before = gauge._value.get()
+    communicator = socket(application, f"/ws/sessions/{session.pk}/", cookie)
+    assert (await communicator.connect(timeout=10))[0]
+    opened = gauge._value.get()
+    await communicator.disconnect()
+    assert (opened - before, gauge._value.get() - before) == (1, 0)

