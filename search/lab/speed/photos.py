@@ -50,7 +50,7 @@ def folder_ingest_rate(encoder: ClipEncoder, jpegs: list[bytes], folder: Path) -
     return Throughput("folder ingest (manage.py ingest)", len(jpegs), time.perf_counter() - started)
 
 
-def api_upload_rate(jpegs: list[bytes], *, files_per_request: int, label: str) -> Throughput:
+def api_upload_rate(jpegs: list[bytes], *, files_per_request: int, label: str, status: int = 201) -> Throughput:
     """POST /api/images/ through Django's full stack (middleware, DRF, the upload service), in this process."""
     user, _ = get_user_model().objects.get_or_create(username="bench-uploader")
     user.user_permissions.add(Permission.objects.get(codename="add_image", content_type__app_label="search"))
@@ -63,8 +63,28 @@ def api_upload_rate(jpegs: list[bytes], *, files_per_request: int, label: str) -
             for n, data in enumerate(jpegs[start : start + files_per_request])
         ]
         response = client.post("/api/images/", {"files": files}, format="multipart")
-        assert response.status_code == 201, response.content[:500]
+        assert response.status_code == status, response.content[:500]
     return Throughput(label, len(jpegs), time.perf_counter() - started)
+
+
+def api_upload_job_rate(jpegs: list[bytes]) -> Throughput:
+    """All files in one POST /api/images/ that becomes a job (staged, then ingested in batches), its tasks run in
+    this process (Celery's eager mode) so the time includes the whole job."""
+    from django.test import override_settings
+
+    from imagesearch.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with override_settings(UPLOAD_SYNC_MAX_FILES=0):
+            rate = api_upload_rate(
+                jpegs, files_per_request=len(jpegs), label="POST /api/images/, all in one request: a job", status=202
+            )
+    finally:
+        app.conf.task_always_eager = eager
+    assert Image.objects.count() >= len(jpegs), "the job did not ingest every file"
+    return rate
 
 
 def rescan_unchanged(root: Path, count: int, *, model_key: str, dim: int) -> tuple[float, str]:

@@ -55,6 +55,8 @@ class Command(LabCommand):
         for files, label in ((1, "POST /api/images/, 1 file per request"), (8, "POST /api/images/, 8 per request")):
             Image.objects.all().delete()
             runs.append(photos.api_upload_rate(jpegs, files_per_request=files, label=label))
+        Image.objects.all().delete()
+        runs.append(photos.api_upload_job_rate(jpegs))
         self.stdout.write(f"\n{count} photo-like JPEGs {size[0]}x{size[1]}, model {encoder.model_key}, same run\n")
         self.stdout.write("| path | images/s | vs folder ingest |\n|---|---:|---:|")
         for run in runs:

@@ -7,7 +7,8 @@ import pytest
 from search.models import Image
 from tests.factories import command_output
 
-pytestmark = pytest.mark.django_db
+# Autocommit, as the command runs: a large upload queues its job when its transaction commits.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_bench_photos_prints_every_table_and_leaves_no_rows(encoder):
@@ -27,7 +28,7 @@ def test_bench_photos_prints_every_table_and_leaves_no_rows(encoder):
         "5",
     )
     assert re.search(r"\| folder ingest \(manage.py ingest\) \| [\d.]+ \| 1.00x \|", output)
-    assert "| POST /api/images/, 8 per request |" in output
+    assert "| POST /api/images/, 8 per request |" in output and "all in one request: a job |" in output
     assert re.search(r"Rescan of 30 unchanged in-place files: [\d.]+ s .*30 unchanged, 0 added", output)
     assert re.search(r"\| webp \| [\d,]+ \|", output) and re.search(r"\| jpeg \| [\d,]+ \|", output)
     assert re.search(r"\| within 1% \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 100% \|", output)
