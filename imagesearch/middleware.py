@@ -16,13 +16,9 @@ from imagesearch.logs import REQUEST_ID_HEADER, log_request, request_id_from, re
 from imagesearch.metrics import observe_request
 
 
-class RequestSizeLimitMiddleware:
-    """Refuse a request whose declared body is over REQUEST_MAX_BYTES with a 413, before a byte of it is read.
-
-    Django checks form fields and JSON against DATA_UPLOAD_MAX_MEMORY_SIZE, but streams uploaded files to disk
-    whatever their size; without this, a client could make the server read and store any amount before a view
-    looked at the file. Both sync and async, so the ASGI server's middleware chain never changes threads here.
-    """
+class SyncAndAsyncMiddleware:
+    """A middleware that runs in the sync and the async chain alike, so the ASGI server never changes threads for
+    it: subclasses give `handle` (sync) and `__acall__` (async)."""
 
     sync_capable = True
     async_capable = True
@@ -35,6 +31,18 @@ class RequestSizeLimitMiddleware:
     def __call__(self, request: HttpRequest):
         if iscoroutinefunction(self):
             return self.__acall__(request)
+        return self.handle(request)
+
+
+class RequestSizeLimitMiddleware(SyncAndAsyncMiddleware):
+    """Refuse a request whose declared body is over REQUEST_MAX_BYTES with a 413, before a byte of it is read.
+
+    Django checks form fields and JSON against DATA_UPLOAD_MAX_MEMORY_SIZE, but streams uploaded files to disk
+    whatever their size; without this, a client could make the server read and store any amount before a view
+    looked at the file. Both sync and async, so the ASGI server's middleware chain never changes threads here.
+    """
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
         return self.refusal(request) or self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
@@ -61,23 +69,13 @@ def batch_upload_paths() -> frozenset[str]:
     return frozenset({reverse("api:image_list")})
 
 
-class RequestObservationMiddleware:
+class RequestObservationMiddleware(SyncAndAsyncMiddleware):
     """Each request's id (X-Request-ID in, made here when absent, and out), its log line and its latency metric.
 
     First in the chain, so the time and the line cover every other middleware's answer too (a 413, a redirect).
     """
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
+    def handle(self, request: HttpRequest) -> HttpResponse:
         token, started = self._begin(request)
         try:
             return self._end(request, self.get_response(request), started)

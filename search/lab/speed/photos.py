@@ -4,7 +4,6 @@ library files, WebP against JPEG thumbnails, and vector queries within photo fil
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import time
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from rest_framework.test import APIClient
 
 from search.encoder import ClipEncoder
 from search.imagefiles import flatten_to_rgb, load_image, make_thumbnail
+from search.lab.speed.rows import synthetic_image
 from search.lab.speed.stats import percentiles, time_ms
 from search.libraries import library_name
 from search.models import Image
@@ -98,21 +98,9 @@ def rescan_unchanged(root: Path, count: int, *, model_key: str, dim: int) -> tup
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(b"\xff\xd8 not read by a rescan of unchanged files")
         stat = path.stat()
-        rows.append(
-            Image(
-                sha256=hashlib.sha256(f"rescan-{number}".encode()).hexdigest(),
-                original_name=path.name,
-                file=library_name(path),
-                thumbnail=f"thumbnails/bench/{number}.webp",
-                width=1,
-                height=1,
-                format="JPEG",
-                byte_size=stat.st_size,
-                file_mtime=stat.st_mtime,
-                embedding=vector,
-                embedding_model=model_key,
-            )
-        )
+        row = synthetic_image(number, vector, model_key=model_key, prefix="rescan")
+        row.file, row.byte_size, row.file_mtime = library_name(path), stat.st_size, stat.st_mtime
+        rows.append(row)
     Image.objects.bulk_create(rows, batch_size=2000)
     started = time.perf_counter()
     report = libraries_rescan()
@@ -147,25 +135,10 @@ def filtered_latencies(count: int, dim: int, queries: int, k: int, *, model_key:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     base = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     # Row i is taken i minutes after the base: a date range is a contiguous slice of the rows.
-    Image.objects.bulk_create(
-        [
-            Image(
-                sha256=hashlib.sha256(f"filtered-{i}".encode()).hexdigest(),
-                original_name=f"{i}.jpg",
-                file=f"images/bench/{i}.jpg",
-                thumbnail=f"thumbnails/bench/{i}.webp",
-                width=1,
-                height=1,
-                format="JPEG",
-                byte_size=1,
-                embedding=vectors[i],
-                embedding_model=model_key,
-                taken_at=base + dt.timedelta(minutes=int(order)),
-            )
-            for i, order in enumerate(rng.permutation(count))
-        ],
-        batch_size=2000,
-    )
+    rows = [synthetic_image(i, vectors[i], model_key=model_key, prefix="filtered") for i in range(count)]
+    for row, order in zip(rows, rng.permutation(count), strict=True):
+        row.taken_at = base + dt.timedelta(minutes=int(order))
+    Image.objects.bulk_create(rows, batch_size=2000)
     ensure_hnsw_index(model_key, dim)
     probes = rng.normal(size=(queries, dim)).astype(np.float32)
     results = []
