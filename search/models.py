@@ -13,13 +13,13 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db import connection, models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Cast
-from pgvector import HalfVector
 from pgvector.django import CosineDistance, HalfVectorField, VectorField
 
 from search.libraries import originals
+from search.vector_session import QueryVector, QueryVectorValue, search_cursor
 
 TEXT_CONFIG = "english"
 
@@ -147,23 +147,44 @@ class ImageQuerySet(models.QuerySet):
         halfvec: bool = False,
         after: tuple[float, int] | None = None,
     ) -> list[Image]:
-        values = np.asarray(vector, dtype=np.float32)
-        if halfvec:
-            distance = CosineDistance(Cast(column, HalfVectorField(dimensions=len(values))), HalfVector(values))
-        else:
-            distance = CosineDistance(Cast(column, VectorField(dimensions=len(values))), values)
+        query_vector = QueryVector(np.asarray(vector, dtype=np.float32), "halfvec" if halfvec else "vector")
+        field = HalfVectorField if halfvec else VectorField
+        distance = CosineDistance(
+            Cast(column, field(dimensions=len(query_vector.values))), QueryVectorValue(query_vector)
+        )
         query = self.annotate(distance=distance)
         if after is not None:
             query = query.filter(Q(distance__gt=after[0]) | Q(distance=after[0], id__gt=after[1]))
         query = query.order_by("distance", "id")[:limit]
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                if exact:
-                    cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
-                else:
-                    cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, limit))])
-                    cursor.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
-            return list(query)
+        if not exact:
+            return query._fetch_with_distance(ef_search=max(ef_search, limit))
+        with transaction.atomic(using=self.db):
+            with connections[self.db].cursor() as cursor:
+                cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
+            return query._fetch_with_distance(ef_search=None)
+
+    def _fetch_with_distance(self, *, ef_search: int | None) -> list[Image]:
+        """The rows, with only the columns this queryset loads, through one binary-parameter statement."""
+        names = self._loaded_attnames()
+        compiler = self.values_list(*names, "distance").query.get_compiler(self.db)
+        sql, params = compiler.as_sql()
+        with search_cursor(connections[self.db], ef_search=ef_search) as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        images = []
+        for row in compiler.results_iter(results=[rows]):
+            image = self.model.from_db(self.db, names, row[:-1])
+            image.distance = row[-1]
+            images.append(image)
+        return images
+
+    def _loaded_attnames(self) -> list[str]:
+        """Columns this queryset loads (only() / defer() applied), in the model's field order, as from_db wants."""
+        names, deferring = self.query.deferred_loading
+        fields = self.model._meta.concrete_fields
+        if deferring:
+            return [field.attname for field in fields if field.name not in names]
+        return [field.attname for field in fields if field.primary_key or field.name in names]
 
 
 class Image(models.Model):

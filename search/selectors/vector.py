@@ -35,15 +35,23 @@ def normalise(vector: np.ndarray) -> np.ndarray:
     return (vector / norm).astype(np.float32)
 
 
+# The columns a SearchHit is made of: a search reads only these (never the 2 KB vectors).
+HIT_FIELDS = ("id", "caption", "category", "width", "height", "original_name")
+
+
 def search_by_vector(vector: np.ndarray, *, scope: SearchScope, model_key: str) -> list[SearchHit]:
     """Nearest visible images to a query vector, with the scope's filters, threshold and exclusions."""
-    nearest = scope_images(scope).nearest(
-        vector,
-        model_key=model_key,
-        limit=scope.top_k,
-        exact=scope.exact,
-        ef_search=settings.SEARCH_EF_SEARCH,
-        after=scope.after,
+    nearest = (
+        scope_images(scope)
+        .only(*HIT_FIELDS)
+        .nearest(
+            vector,
+            model_key=model_key,
+            limit=scope.top_k,
+            exact=scope.exact,
+            ef_search=settings.SEARCH_EF_SEARCH,
+            after=scope.after,
+        )
     )
     hits = [to_hit(image, 1.0 - image.distance, distance=float(image.distance)) for image in nearest]
     # Trimming after the top-k query gives the same rows as filtering first: both keep the best scores.
