@@ -81,6 +81,11 @@ class _Session:
 _sessions: weakref.WeakKeyDictionary[psycopg.Connection, _Session] = weakref.WeakKeyDictionary()
 
 
+def register_query_vector(raw: psycopg.Connection) -> None:
+    """Let a psycopg connection of its own (a benchmark's) send QueryVector parameters."""
+    _session(raw)
+
+
 def _session(raw: psycopg.Connection) -> _Session:
     session = _sessions.get(raw)
     if session is None:
