@@ -444,9 +444,13 @@ if LIBRARY_PATHS and LIBRARY_RESCAN_MINUTES:
 LAB_DATABASE = env_str("LAB_DATABASE", "")
 
 # --- Speed at scale ---------------------------------------------------------------------------------------------
-# Index and compare image vectors as halfvec (16-bit floats): about half the index memory, for the recall cost
-# measured in docs/benchmarks.md. Switching it needs the halfvec index: run `manage.py reindex` or ingest once.
+# The HNSW index searches use (search.vector_index): vector (full precision), halfvec (16-bit floats, half the
+# index) or bit (binary quantization, ~1/20 of the index, the best SEARCH_BIT_CANDIDATES re-ranked by the full
+# vectors); figures in docs/benchmarks.md. Switching builds nothing: run `manage.py reindex --index KIND` first.
+# SEARCH_HALFVEC=1 is the older spelling of VECTOR_INDEX=halfvec.
 SEARCH_HALFVEC = env_bool("SEARCH_HALFVEC", False)
+VECTOR_INDEX = env_choice("VECTOR_INDEX", "halfvec" if SEARCH_HALFVEC else "vector", ("vector", "halfvec", "bit"))
+SEARCH_BIT_CANDIDATES = env_int("SEARCH_BIT_CANDIDATES", 200, minimum=1, maximum=5000)
 # Recent query texts whose vectors each process keeps (in front of the shared cache); 0 turns it off.
 CLIP_TEXT_CACHE_SIZE = env_int("CLIP_TEXT_CACHE_SIZE", 1024, minimum=0)
 # torch threads for encoding a query text (image batches keep CLIP_THREADS); 0: the same as CLIP_THREADS.

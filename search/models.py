@@ -14,11 +14,12 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connections, models, transaction
-from django.db.models import Q
+from django.db.models import Func, Q
 from django.db.models.functions import Cast
-from pgvector.django import CosineDistance, HalfVectorField, VectorField
+from pgvector.django import BitField, CosineDistance, HalfVectorField, HammingDistance, VectorField
 
 from search.libraries import originals
+from search.vector_index import BIT, HALFVEC, VECTOR, index_kind
 from search.vector_session import QueryVector, QueryVectorValue, search_cursor
 
 TEXT_CONFIG = "english"
@@ -34,6 +35,17 @@ class ImageSource(models.TextChoices):
     FOLDER = "folder", "Folder"
     UPLOAD = "upload", "Upload"
     WEB = "web", "Web"
+
+
+def _bits(expression, dimensions: int) -> Cast:
+    """binary_quantize(expression)::bit(dim): the `bit` index's expression (search.vector_index)."""
+    quantized = Func(expression, function="binary_quantize", output_field=BitField(length=dimensions))
+    return Cast(quantized, BitField(length=dimensions))
+
+
+def _after(after: tuple[float, int]) -> Q:
+    """Rows past a keyset cursor (distance, id) in (distance, id) order."""
+    return Q(distance__gt=after[0]) | Q(distance=after[0], id__gt=after[1])
 
 
 class ImageQuerySet(models.QuerySet):
@@ -54,22 +66,27 @@ class ImageQuerySet(models.QuerySet):
         ef_search: int = 40,
         halfvec: bool | None = None,
         after: tuple[float, int] | None = None,
+        index: str | None = None,
+        candidates: int | None = None,
     ) -> list[Image]:
         """The `limit` images closest to `vector` by cosine distance, each annotated with `.distance`.
 
-        Only vectors of `model_key` are compared. The cast to vector(dim) matches the partial HNSW index of that
-        model (search.vector_index), so the planner can use it; exact=True forces a sequential scan instead.
+        Only vectors of `model_key` are compared. The expression compared matches the model's partial HNSW index
+        of kind `index` (default: the VECTOR_INDEX setting; halfvec=True/False is the older switch), so the planner
+        can use it (search.vector_index); exact=True compares full vectors in a sequential scan instead.
         Iterative index scans keep returning rows until `limit` rows pass the other filters (pgvector >= 0.8).
-        halfvec (default: the SEARCH_HALFVEC setting) compares `embedding::halfvec(dim)` instead, which matches
-        the half-size halfvec index (search.vector_index.ensure_hnsw_index(halfvec=True)).
+        The `bit` kind finds `candidates` (default: SEARCH_BIT_CANDIDATES) rows by Hamming distance and returns
+        the best `limit` of them by cosine distance of the full vectors.
         after=(distance, id) returns the page that follows the one ending there (keyset paging: the order is
         (distance, id), so pages never overlap or skip a row of the same ranking).
         """
-        if halfvec is None:
-            halfvec = settings.SEARCH_HALFVEC
+        kind = VECTOR if exact else index_kind(index, halfvec=halfvec)
         images = self.embedded_with(model_key).defer("embedding", "caption_embedding")
+        if kind == BIT:
+            candidates = max(candidates or settings.SEARCH_BIT_CANDIDATES, limit)
+            return images._nearest_by_bits(vector, limit=limit, ef_search=ef_search, candidates=candidates, after=after)
         return images._nearest_by(
-            "embedding", vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=halfvec, after=after
+            "embedding", vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=kind == HALFVEC, after=after
         )
 
     def text_matches(self, query: SearchQuery) -> ImageQuerySet:
@@ -154,7 +171,7 @@ class ImageQuerySet(models.QuerySet):
         )
         query = self.annotate(distance=distance)
         if after is not None:
-            query = query.filter(Q(distance__gt=after[0]) | Q(distance=after[0], id__gt=after[1]))
+            query = query.filter(_after(after))
         query = query.order_by("distance", "id")[:limit]
         if not exact:
             return query._fetch_with_distance(ef_search=max(ef_search, limit))
@@ -162,6 +179,29 @@ class ImageQuerySet(models.QuerySet):
             with connections[self.db].cursor() as cursor:
                 cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
             return query._fetch_with_distance(ef_search=None)
+
+    def _nearest_by_bits(
+        self,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        limit: int,
+        ef_search: int,
+        candidates: int,
+        after: tuple[float, int] | None = None,
+    ) -> list[Image]:
+        query_vector = QueryVector(np.asarray(vector, dtype=np.float32))
+        dim = len(query_vector.values)
+        hamming = HammingDistance(
+            _bits(Cast("embedding", VectorField(dimensions=dim)), dim), _bits(QueryVectorValue(query_vector), dim)
+        )
+        # Without the vector(dim) cast: the re-rank must not be matched to a full-precision index of the model.
+        distance = CosineDistance("embedding", QueryVectorValue(query_vector))
+        shortlisted = self.annotate(hamming=hamming)
+        if after is not None:  # the candidates come from past the cursor, so every page has its own
+            shortlisted = shortlisted.annotate(distance=distance).filter(_after(after))
+        shortlist = shortlisted.order_by("hamming").values("id")[:candidates]
+        query = self.filter(id__in=shortlist).annotate(distance=distance).order_by("distance", "id")[:limit]
+        return query._fetch_with_distance(ef_search=max(ef_search, candidates))
 
     def _fetch_with_distance(self, *, ef_search: int | None) -> list[Image]:
         """The rows, with only the columns this queryset loads, through one binary-parameter statement."""

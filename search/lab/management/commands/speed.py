@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from search.encoder import ClipEncoder, cpu_has_bf16_matrix_units
 from search.lab.database import LabCommand
-from search.lab.speed import encoders, endtoend, hotpath, reference
+from search.lab.speed import encoders, endtoend, hotpath, indexes, reference
 from search.lab.speed.stats import mean_recall
 from search.lab.speed.synthetic import (
     CATEGORY_1PCT,
@@ -23,9 +23,9 @@ from search.lab.speed.synthetic import (
     simulated_model_key,
 )
 from search.lab.speed.vectors import ef_search_curve
-from search.vector_index import hnsw_index_name
+from search.vector_index import INDEX_KINDS, hnsw_index_name
 
-SECTIONS = ("vectors", "halfvec", "filtered", "hotpath", "breakdown", "limit", "e2e", "text", "ingest")
+SECTIONS = ("vectors", "halfvec", "filtered", "indexes", "hotpath", "breakdown", "limit", "e2e", "text", "ingest")
 
 
 def _ints(value: str) -> list[int]:
@@ -56,6 +56,7 @@ class Command(LabCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections, from {','.join(SECTIONS)}")
         parser.add_argument("--clients", type=_ints, default=[1, 4, 16])
+        parser.add_argument("--bit-candidates", type=_ints, default=[100, 200, 400], help="bit index re-rank depths")
         parser.add_argument("--text-rounds", type=int, default=50)
         parser.add_argument("--ingest-images", type=int, default=64)
         parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture, random weights")
@@ -83,7 +84,7 @@ class Command(LabCommand):
                 self.float_encoder = self._encoder("float32")
                 self.bf16_encoder = self._encoder("bfloat16")
         self._header()
-        per_size = {"vectors", "halfvec", "filtered", "hotpath", "breakdown", "limit", "e2e"}
+        per_size = {"vectors", "halfvec", "filtered", "indexes", "hotpath", "breakdown", "limit", "e2e"}
         for size in options["sizes"] if sections & per_size else []:
             model_key = self._collection(size)
             self.out(f"\n#### {size:,} vectors ({model_key})\n")
@@ -94,6 +95,8 @@ class Command(LabCommand):
                 self._curve(size, model_key, halfvec=True)
             if "filtered" in sections:
                 self._filtered(size, model_key)
+            if "indexes" in sections:
+                self._indexes(size, model_key)
             if "hotpath" in sections:
                 self._hotpath(model_key)
             if "breakdown" in sections:
@@ -141,9 +144,27 @@ class Command(LabCommand):
         return model_key
 
     def _index_sizes(self, model_key: str) -> None:
-        vector = relation_size(hnsw_index_name(model_key))
-        half = relation_size(hnsw_index_name(model_key, halfvec=True))
-        self.out(f"HNSW index size: vector {vector / 2**20:,.1f} MiB, halfvec {half / 2**20:,.1f} MiB\n")
+        mib = {kind: relation_size(hnsw_index_name(model_key, kind=kind)) / 2**20 for kind in INDEX_KINDS}
+        sizes = [f"{kind} {size:,.1f} MiB" for kind, size in mib.items()]
+        table = relation_size("search_image") / 2**20
+        self.out(f"HNSW index size: {', '.join(sizes)}; table search_image (all collections) {table:,.1f} MiB\n")
+
+    def _indexes(self, size: int, model_key: str) -> None:
+        k, ef = self.options["k"], settings.SEARCH_EF_SEARCH
+        queries = self.space.queries(self.options["queries"])
+        exact = exact_neighbours(self.space, queries, count=size, k=k)
+        variants = indexes.index_variants(model_key, self.options["bit_candidates"])
+        points = indexes.compare_indexes(model_key, variants, queries, exact, k=k, ef_search=ef)
+        self.out(f"ImageQuerySet.nearest(index=...), top {k}, ef_search {ef}, variants interleaved query by query\n")
+        self.out(f"| index | index MiB | recall@{k} | p50 ms | p95 ms | p99 ms | plan |")
+        self.out("|---|---:|---:|---:|---:|---:|---|")
+        for p in points:
+            latency = p.latency_ms
+            self.out(
+                f"| {p.variant.name} | {p.index_bytes / 2**20:,.1f} | {p.recall:.4f} | {latency['p50']:.2f} "
+                f"| {latency['p95']:.2f} | {latency['p99']:.2f} | {p.plan} |"
+            )
+        self.out()
 
     def _curve(self, size: int, model_key: str, *, halfvec: bool) -> None:
         if halfvec and not relation_size(hnsw_index_name(model_key, halfvec=True)):
