@@ -74,3 +74,15 @@ def test_the_setting_chooses_the_kind(rows, settings):
     with CaptureQueriesContext(connection) as queries:
         Image.objects.nearest(unit_vector(DIM, 7), model_key=MODEL_KEY, limit=5)
     assert not any("binary_quantize" in q["sql"] for q in queries)
+
+
+@pytest.mark.parametrize("kind", [VECTOR, BIT])
+def test_keyset_pages_follow_each_other_with_every_kind(rows, kind):
+    query = unit_vector(DIM, 5)
+    pages, after = [], None
+    for _ in range(3):
+        page = Image.objects.nearest(query, model_key=MODEL_KEY, limit=5, ef_search=100, index=kind, after=after)
+        pages.extend(page)
+        after = (page[-1].distance, page[-1].id)
+    assert len({image.id for image in pages}) == 15
+    assert [image.distance for image in pages] == pytest.approx(_exact_order(rows, query, 15), abs=1e-5)
