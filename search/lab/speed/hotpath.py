@@ -17,6 +17,7 @@ from unittest import mock
 import numpy as np
 import psycopg
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.functions import Cast
 from pgvector import HalfVector
 from pgvector.django import CosineDistance, HalfVectorField, VectorField
@@ -39,14 +40,17 @@ FIRST_ROUND_FIELDS = tuple(
 )
 
 
-def first_round_nearest_by(self, column, vector, *, limit, exact, ef_search, halfvec=False):
+def first_round_nearest_by(self, column, vector, *, limit, exact, ef_search, halfvec=False, after=None):
     """ImageQuerySet._nearest_by as the first speed round left it, kept to compare with in the same run."""
     values = np.asarray(vector, dtype=np.float32)
     if halfvec:
         distance = CosineDistance(Cast(column, HalfVectorField(dimensions=len(values))), HalfVector(values))
     else:
         distance = CosineDistance(Cast(column, VectorField(dimensions=len(values))), values)
-    query = self.annotate(distance=distance).order_by("distance", "id")[:limit]
+    query = self.annotate(distance=distance)
+    if after is not None:
+        query = query.filter(Q(distance__gt=after[0]) | Q(distance=after[0], id__gt=after[1]))
+    query = query.order_by("distance", "id")[:limit]
     with transaction.atomic():
         with connection.cursor() as cursor:
             if exact:
