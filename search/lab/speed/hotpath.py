@@ -208,6 +208,7 @@ class _Breakdown:
                 (result_cache, "cache_get", CACHE),
                 (result_cache, "cache_get_many", CACHE),
                 (result_cache, "cache_set", CACHE),
+                (result_cache, "cache_set_each", CACHE),
                 (serialiser, "to_representation", SERIALISE),
                 (JSONRenderer, "render", SERIALISE),
             ]
