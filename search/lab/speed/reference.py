@@ -6,6 +6,7 @@ never the app's; the benchmark says so when it is missing.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,15 @@ class Reference:
         if reaching:
             return min(reaching, key=lambda point: point.ef_search)
         return max(self.points, key=lambda point: point.recall)
+
+    def p50_at_recall(self, recall: float) -> float | None:
+        """p50 latency at exactly `recall`, linear between the two curve points around it (None: out of range)."""
+        points = sorted(self.points, key=lambda point: point.recall)
+        for low, high in itertools.pairwise(points):
+            if low.recall <= recall <= high.recall and high.recall > low.recall:
+                share = (recall - low.recall) / (high.recall - low.recall)
+                return low.latency_ms["p50"] + share * (high.latency_ms["p50"] - low.latency_ms["p50"])
+        return None
 
 
 def faiss_available() -> bool:
