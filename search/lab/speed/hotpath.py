@@ -61,12 +61,21 @@ def first_round_nearest_by(self, column, vector, *, limit, exact, ef_search, hal
         return list(query)
 
 
+_cached_text_encoder_init = result_cache.CachedTextEncoder.__init__
+
+
+def _first_round_cached_text_encoder(self, encoder, *, read=None, writes=None):
+    # The first round read and wrote the text vector on its own round trips, apart from the page's.
+    _cached_text_encoder_init(self, encoder)
+
+
 @contextmanager
 def first_round() -> Iterator[None]:
     """The first round's query path in place of this round's."""
     with (
         mock.patch.object(ImageQuerySet, "_nearest_by", first_round_nearest_by),
         mock.patch.object(vector_selectors, "HIT_FIELDS", FIRST_ROUND_FIELDS),
+        mock.patch.object(result_cache.CachedTextEncoder, "__init__", _first_round_cached_text_encoder),
     ):
         yield
 
