@@ -204,27 +204,25 @@ class ImageQuerySet(models.QuerySet):
         return query._fetch_with_distance(ef_search=max(ef_search, candidates))
 
     def _fetch_with_distance(self, *, ef_search: int | None) -> list[Image]:
-        """The rows, with only the columns this queryset loads, through one binary-parameter statement."""
-        names = self._loaded_attnames()
-        compiler = self.values_list(*names, "distance").query.get_compiler(self.db)
+        """The rows (only the columns this queryset loads) and their distance, through one binary-parameter statement.
+
+        Rows become instances as Django's own iteration makes them (the compiler's select map and converters); only
+        the cursor differs.
+        """
+        compiler = self.query.get_compiler(self.db)
         sql, params = compiler.as_sql()
         with search_cursor(connections[self.db], ef_search=ef_search) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        fields = compiler.klass_info["select_fields"]
+        names = [compiler.select[index][0].target.attname for index in fields]
+        distance_at = compiler.annotation_col_map["distance"]
         images = []
         for row in compiler.results_iter(results=[rows]):
-            image = self.model.from_db(self.db, names, row[:-1])
-            image.distance = row[-1]
+            image = self.model.from_db(self.db, names, [row[index] for index in fields])
+            image.distance = row[distance_at]
             images.append(image)
         return images
-
-    def _loaded_attnames(self) -> list[str]:
-        """Columns this queryset loads (only() / defer() applied), in the model's field order, as from_db wants."""
-        names, deferring = self.query.deferred_loading
-        fields = self.model._meta.concrete_fields
-        if deferring:
-            return [field.attname for field in fields if field.name not in names]
-        return [field.attname for field in fields if field.primary_key or field.name in names]
 
 
 class Image(models.Model):
