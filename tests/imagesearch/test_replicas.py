@@ -1,5 +1,6 @@
 """Search reads on a real streaming replica, started here from the embedded server's own binaries."""
 
+import asyncio
 import os
 import random
 import shutil
@@ -177,3 +178,15 @@ def test_a_dead_replica_is_skipped_and_a_search_it_fails_runs_again_on_the_prima
     finally:
         _start(data, streaming_pair["sockets"], streaming_pair["replica"])
     _until(lambda: replicas.read_alias() == ALIAS)
+
+
+def test_on_the_event_loop_a_sync_view_that_writes_pins_the_browser_too(replica_alias):
+    from asgiref.sync import sync_to_async
+
+    def view(request):  # Django runs a sync view in a thread, with a copy of the request's context
+        router.db_for_write(Image)
+        return HttpResponse("ok")
+
+    middleware = replicas.PrimaryAfterWriteMiddleware(sync_to_async(view))
+    response = asyncio.run(middleware(RequestFactory().post("/")))
+    assert replicas.PIN_COOKIE in response.cookies
