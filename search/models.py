@@ -6,6 +6,7 @@ full-text ones (text_matches), whose document expression is defined once and sha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -164,21 +165,26 @@ class ImageQuerySet(models.QuerySet):
         halfvec: bool = False,
         after: tuple[float, int] | None = None,
     ) -> list[Image]:
-        query_vector = QueryVector(np.asarray(vector, dtype=np.float32), "halfvec" if halfvec else "vector")
-        field = HalfVectorField if halfvec else VectorField
-        distance = CosineDistance(
-            Cast(column, field(dimensions=len(query_vector.values))), QueryVectorValue(query_vector)
-        )
-        query = self.annotate(distance=distance)
-        if after is not None:
-            query = query.filter(_after(after))
-        query = query.order_by("distance", "id")[:limit]
+        query_vector = QueryVector(np.asarray(vector, dtype=np.float32), HALFVEC if halfvec else VECTOR)
+        query = self._nearest_query(column, query_vector, limit=limit, after=after)
         if not exact:
             return query._fetch_with_distance(ef_search=max(ef_search, limit))
         with transaction.atomic(using=self.db):
             with connections[self.db].cursor() as cursor:
                 cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
             return query._fetch_with_distance(ef_search=None)
+
+    def _nearest_query(
+        self, column: str, query_vector: QueryVector, *, limit: int, after: tuple[float, int] | None = None
+    ) -> ImageQuerySet:
+        field = HalfVectorField if query_vector.kind == HALFVEC else VectorField
+        distance = CosineDistance(
+            Cast(column, field(dimensions=len(query_vector.values))), QueryVectorValue(query_vector)
+        )
+        query = self.annotate(distance=distance)
+        if after is not None:
+            query = query.filter(_after(after))
+        return query.order_by("distance", "id")[:limit]
 
     def _nearest_by_bits(
         self,
@@ -204,23 +210,77 @@ class ImageQuerySet(models.QuerySet):
         return query._fetch_with_distance(ef_search=max(ef_search, candidates))
 
     def _fetch_with_distance(self, *, ef_search: int | None) -> list[Image]:
-        """The rows (only the columns this queryset loads) and their distance, through one binary-parameter statement.
+        """The rows (only the columns this queryset loads) and their distance, in one binary-parameter statement."""
+        return NearestStatement(self).run(None, ef_search=ef_search)
 
-        Rows become instances as Django's own iteration makes them (the compiler's select map and converters); only
-        the cursor differs.
+    def nearest_visible(
+        self,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        model_key: str,
+        limit: int,
+        ef_search: int,
+        fields: Sequence[str],
+        category: str = "",
+        source: str = "",
+    ) -> list[Image]:
+        """nearest() over the visible images (of one category and source, if given), reading only `fields`.
+
+        The commonest search, so its statement is compiled by the ORM once per shape (model, limit, fields, index
+        kind, dimensions, category, source) and sent again with each new query vector: no queryset to build.
         """
-        compiler = self.query.get_compiler(self.db)
-        sql, params = compiler.as_sql()
+        values = np.asarray(vector, dtype=np.float32)
+        kind = index_kind()
+        if kind == BIT:  # the re-rank's statement: built each time
+            images = _visible_scope(self.visible(), category, source).only(*fields)
+            return images.nearest(values, model_key=model_key, limit=limit, ef_search=ef_search)
+        shape = (self.db, model_key, limit, tuple(fields), kind, len(values), category, source)
+        return _visible_statement(*shape).run(QueryVector(values, kind), ef_search=max(ef_search, limit))
+
+
+def _visible_scope(images: ImageQuerySet, category: str, source: str) -> ImageQuerySet:
+    if category:
+        images = images.filter(category=category)
+    if source:
+        images = images.filter(source=source)
+    return images
+
+
+@functools.lru_cache(maxsize=256)
+def _visible_statement(
+    db: str, model_key: str, limit: int, fields: tuple[str, ...], kind: str, dim: int, category: str, source: str
+) -> NearestStatement:
+    images = _visible_scope(Image.objects.using(db).visible(), category, source).only(*fields)
+    images = images.embedded_with(model_key).defer("embedding", "caption_embedding")  # as nearest() does
+    probe = QueryVector(np.zeros(dim, dtype=np.float32), kind)  # each run sends its own vector in its place
+    return NearestStatement(images._nearest_query("embedding", probe, limit=limit))
+
+
+class NearestStatement:
+    """A nearest-neighbour SELECT as the ORM compiled it, runnable with a new query vector; rows become instances
+    as Django's own iteration makes them (the compiler's select map and converters), only the cursor differs."""
+
+    def __init__(self, queryset: ImageQuerySet) -> None:
+        self.model, self.db = queryset.model, queryset.db
+        self.compiler = queryset.query.get_compiler(queryset.db)
+        self.sql, self.params = self.compiler.as_sql()
+        self.vector_at = [index for index, param in enumerate(self.params) if isinstance(param, QueryVector)]
+        self.fields = self.compiler.klass_info["select_fields"]
+        self.names = [self.compiler.select[index][0].target.attname for index in self.fields]
+        self.distance_at = self.compiler.annotation_col_map["distance"]
+
+    def run(self, vector: QueryVector | None, *, ef_search: int | None) -> list[Image]:
+        params = list(self.params)
+        if vector is not None:
+            for index in self.vector_at:
+                params[index] = vector
         with search_cursor(connections[self.db], ef_search=ef_search) as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(self.sql, params)
             rows = cursor.fetchall()
-        fields = compiler.klass_info["select_fields"]
-        names = [compiler.select[index][0].target.attname for index in fields]
-        distance_at = compiler.annotation_col_map["distance"]
         images = []
-        for row in compiler.results_iter(results=[rows]):
-            image = self.model.from_db(self.db, names, [row[index] for index in fields])
-            image.distance = row[distance_at]
+        for row in self.compiler.results_iter(results=[rows]):
+            image = self.model.from_db(self.db, self.names, [row[index] for index in self.fields])
+            image.distance = row[self.distance_at]
             images.append(image)
         return images
 

@@ -86,3 +86,25 @@ def test_keyset_pages_follow_each_other_with_every_kind(rows, kind):
         after = (page[-1].distance, page[-1].id)
     assert len({image.id for image in pages}) == 15
     assert [image.distance for image in pages] == pytest.approx(_exact_order(rows, query, 15), abs=1e-5)
+
+
+def test_nearest_visible_reuses_its_compiled_statement_with_each_new_vector(rows):
+    from search.models import _visible_statement
+
+    fields = ("id", "caption")
+    for seed in (11, 12):
+        query = unit_vector(DIM, seed)
+        lean = Image.objects.nearest_visible(query, model_key=MODEL_KEY, limit=5, ef_search=100, fields=fields)
+        general = Image.objects.only(*fields).nearest(query, model_key=MODEL_KEY, limit=5, ef_search=100)
+        assert [(image.id, image.distance) for image in lean] == [(image.id, image.distance) for image in general]
+        assert lean[0].get_deferred_fields() >= {"file", "embedding"}
+    before = _visible_statement.cache_info()
+    Image.objects.nearest_visible(unit_vector(DIM, 13), model_key=MODEL_KEY, limit=5, ef_search=100, fields=fields)
+    after = _visible_statement.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    assert (
+        Image.objects.nearest_visible(
+            unit_vector(DIM, 13), model_key=MODEL_KEY, limit=5, ef_search=100, fields=fields, category="none-such"
+        )
+        == []
+    )

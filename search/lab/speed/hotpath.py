@@ -76,6 +76,7 @@ def first_round() -> Iterator[None]:
         mock.patch.object(ImageQuerySet, "_nearest_by", first_round_nearest_by),
         mock.patch.object(vector_selectors, "HIT_FIELDS", FIRST_ROUND_FIELDS),
         mock.patch.object(result_cache.CachedTextEncoder, "__init__", _first_round_cached_text_encoder),
+        mock.patch.object(vector_selectors, "plain_scope", lambda scope: False),
     ):
         yield
 
@@ -107,7 +108,10 @@ def sql_comparison(model_key: str, queries: np.ndarray, *, k: int, ef_search: in
         "ImageQuerySet.nearest(), this round (after)": lambda q: images.nearest(
             q, model_key=model_key, limit=k, ef_search=ef_search
         ),
-        "search_by_vector (nearest + hits), after": lambda q: vector_selectors.search_by_vector(
+        "Image.objects.nearest_visible() (its statement compiled once), after": lambda q: Image.objects.nearest_visible(
+            q, model_key=model_key, limit=k, ef_search=ef_search, fields=vector_selectors.HIT_FIELDS
+        ),
+        "search_by_vector (nearest_visible + hits), after": lambda q: vector_selectors.search_by_vector(
             q, scope=SearchScope(top_k=k), model_key=model_key
         ),
     }
