@@ -33,3 +33,12 @@ class SharedPoolRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = SharedPoolRedisCacheClient
+
+    def set_each(self, entries: dict[str, tuple[object, int | None]]) -> None:
+        """Several keys, each with its own timeout (seconds), in one round trip (a pipeline, not a transaction)."""
+        client = self._cache.get_client(None, write=True)
+        pipeline = client.pipeline(transaction=False)
+        for key, (value, timeout) in entries.items():
+            name = self.make_and_validate_key(key)
+            pipeline.set(name, self._cache._serializer.dumps(value), ex=self.get_backend_timeout(timeout))
+        pipeline.execute()

@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "imagesearch.replicas.PrimaryAfterWriteMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -125,6 +126,20 @@ DATABASES = {
 }
 # Lets several test runs share one server without sharing a test database.
 DATABASES["default"]["TEST"] = {"NAME": env_str("IMAGESEARCH_TEST_DB", "test_imagesearch")}
+# Streaming replicas for search reads (imagesearch.replicas): postgres:// URLs, comma-separated. Writes, sessions
+# and everything a user must see at once stay on the primary; a replica further behind than
+# DATABASE_REPLICA_MAX_LAG seconds, or unreachable, is skipped (checked every DATABASE_REPLICA_CHECK_SECONDS).
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
+DATABASE_REPLICA_MAX_LAG = env_float("DATABASE_REPLICA_MAX_LAG", 5.0, minimum=0.0)
+DATABASE_REPLICA_CHECK_SECONDS = env_float("DATABASE_REPLICA_CHECK_SECONDS", 2.0, minimum=0.0)
+# After a request that wrote, the same browser reads the primary this long (it sees its own uploads and turns).
+DATABASE_PIN_SECONDS = env_int("DATABASE_PIN_SECONDS", 15, minimum=0)
+DATABASE_REPLICAS = [f"replica{number}" for number in range(len(DATABASE_REPLICA_URLS))]
+for _alias, _url in zip(DATABASE_REPLICAS, DATABASE_REPLICA_URLS, strict=True):
+    # A short wait for a connection: a replica that does not answer is skipped, not waited for.
+    _limits = PoolLimits(max_size=DATABASE_POOL_SIZE, timeout=min(DATABASE_POOL_TIMEOUT, 2.0))
+    DATABASES[_alias] = database_settings(_url, VAR_DIR / "pgdata", _limits) | {"TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["imagesearch.replicas.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -444,9 +459,13 @@ if LIBRARY_PATHS and LIBRARY_RESCAN_MINUTES:
 LAB_DATABASE = env_str("LAB_DATABASE", "")
 
 # --- Speed at scale ---------------------------------------------------------------------------------------------
-# Index and compare image vectors as halfvec (16-bit floats): about half the index memory, for the recall cost
-# measured in docs/benchmarks.md. Switching it needs the halfvec index: run `manage.py reindex` or ingest once.
+# The HNSW index searches use (search.vector_index): vector (full precision), halfvec (16-bit floats, half the
+# index) or bit (binary quantization, ~1/20 of the index, the best SEARCH_BIT_CANDIDATES re-ranked by the full
+# vectors); figures in docs/benchmarks.md. Switching builds nothing: run `manage.py reindex --index KIND` first.
+# SEARCH_HALFVEC=1 is the older spelling of VECTOR_INDEX=halfvec.
 SEARCH_HALFVEC = env_bool("SEARCH_HALFVEC", False)
+VECTOR_INDEX = env_choice("VECTOR_INDEX", "halfvec" if SEARCH_HALFVEC else "vector", ("vector", "halfvec", "bit"))
+SEARCH_BIT_CANDIDATES = env_int("SEARCH_BIT_CANDIDATES", 200, minimum=1, maximum=5000)
 # Recent query texts whose vectors each process keeps (in front of the shared cache); 0 turns it off.
 CLIP_TEXT_CACHE_SIZE = env_int("CLIP_TEXT_CACHE_SIZE", 1024, minimum=0)
 # torch threads for encoding a query text (image batches keep CLIP_THREADS); 0: the same as CLIP_THREADS.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 
 @register(Tags.database)
@@ -28,5 +28,35 @@ def vectors_of_another_model(app_configs=None, databases=None, **kwargs) -> list
             "never find them.",
             hint="Run `manage.py reindex` to embed them with the configured model (resumable; a batch at a time).",
             id="search.W001",
+        )
+    ]
+
+
+@register(Tags.database)
+def vector_index_missing(app_configs=None, databases=None, **kwargs) -> list[Warning]:
+    """A collection without the HNSW index of the VECTOR_INDEX kind is searched by sequential scans: say so."""
+    if not databases:
+        return []
+    from search.encoder import model_key_for
+    from search.models import Image
+    from search.vector_index import hnsw_index_name
+
+    configured = model_key_for(settings.CLIP_MODEL, settings.CLIP_PRETRAINED)
+    name = hnsw_index_name(configured, kind=settings.VECTOR_INDEX)
+    try:
+        if not Image.objects.embedded_with(configured).exists():
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
+            if cursor.fetchone():
+                return []
+    except DatabaseError:
+        return []
+    return [
+        Warning(
+            f"VECTOR_INDEX={settings.VECTOR_INDEX}, but the collection of {configured} has no such index ({name}): "
+            "every search scans all its vectors.",
+            hint=f"Run `manage.py reindex --index {settings.VECTOR_INDEX}` (it builds the index concurrently).",
+            id="search.W002",
         )
     ]

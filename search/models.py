@@ -6,6 +6,7 @@ full-text ones (text_matches), whose document expression is defined once and sha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,13 +14,14 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db import connections, models, transaction
+from django.db.models import Func, Q
 from django.db.models.functions import Cast
-from pgvector import HalfVector
-from pgvector.django import CosineDistance, HalfVectorField, VectorField
+from pgvector.django import BitField, CosineDistance, HalfVectorField, HammingDistance, VectorField
 
 from search.libraries import originals
+from search.vector_index import BIT, HALFVEC, VECTOR, index_kind
+from search.vector_session import QueryVector, QueryVectorValue, search_cursor
 
 TEXT_CONFIG = "english"
 
@@ -34,6 +36,17 @@ class ImageSource(models.TextChoices):
     FOLDER = "folder", "Folder"
     UPLOAD = "upload", "Upload"
     WEB = "web", "Web"
+
+
+def _bits(expression, dimensions: int) -> Cast:
+    """binary_quantize(expression)::bit(dim): the `bit` index's expression (search.vector_index)."""
+    quantized = Func(expression, function="binary_quantize", output_field=BitField(length=dimensions))
+    return Cast(quantized, BitField(length=dimensions))
+
+
+def _after(after: tuple[float, int]) -> Q:
+    """Rows past a keyset cursor (distance, id) in (distance, id) order."""
+    return Q(distance__gt=after[0]) | Q(distance=after[0], id__gt=after[1])
 
 
 class ImageQuerySet(models.QuerySet):
@@ -54,22 +67,27 @@ class ImageQuerySet(models.QuerySet):
         ef_search: int = 40,
         halfvec: bool | None = None,
         after: tuple[float, int] | None = None,
+        index: str | None = None,
+        candidates: int | None = None,
     ) -> list[Image]:
         """The `limit` images closest to `vector` by cosine distance, each annotated with `.distance`.
 
-        Only vectors of `model_key` are compared. The cast to vector(dim) matches the partial HNSW index of that
-        model (search.vector_index), so the planner can use it; exact=True forces a sequential scan instead.
+        Only vectors of `model_key` are compared. The expression compared matches the model's partial HNSW index
+        of kind `index` (default: the VECTOR_INDEX setting; halfvec=True/False is the older switch), so the planner
+        can use it (search.vector_index); exact=True compares full vectors in a sequential scan instead.
         Iterative index scans keep returning rows until `limit` rows pass the other filters (pgvector >= 0.8).
-        halfvec (default: the SEARCH_HALFVEC setting) compares `embedding::halfvec(dim)` instead, which matches
-        the half-size halfvec index (search.vector_index.ensure_hnsw_index(halfvec=True)).
+        The `bit` kind finds `candidates` (default: SEARCH_BIT_CANDIDATES) rows by Hamming distance and returns
+        the best `limit` of them by cosine distance of the full vectors.
         after=(distance, id) returns the page that follows the one ending there (keyset paging: the order is
         (distance, id), so pages never overlap or skip a row of the same ranking).
         """
-        if halfvec is None:
-            halfvec = settings.SEARCH_HALFVEC
+        kind = VECTOR if exact else index_kind(index, halfvec=halfvec)
         images = self.embedded_with(model_key).defer("embedding", "caption_embedding")
+        if kind == BIT:
+            candidates = max(candidates or settings.SEARCH_BIT_CANDIDATES, limit)
+            return images._nearest_by_bits(vector, limit=limit, ef_search=ef_search, candidates=candidates, after=after)
         return images._nearest_by(
-            "embedding", vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=halfvec, after=after
+            "embedding", vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=kind == HALFVEC, after=after
         )
 
     def text_matches(self, query: SearchQuery) -> ImageQuerySet:
@@ -147,23 +165,124 @@ class ImageQuerySet(models.QuerySet):
         halfvec: bool = False,
         after: tuple[float, int] | None = None,
     ) -> list[Image]:
-        values = np.asarray(vector, dtype=np.float32)
-        if halfvec:
-            distance = CosineDistance(Cast(column, HalfVectorField(dimensions=len(values))), HalfVector(values))
-        else:
-            distance = CosineDistance(Cast(column, VectorField(dimensions=len(values))), values)
+        query_vector = QueryVector(np.asarray(vector, dtype=np.float32), HALFVEC if halfvec else VECTOR)
+        query = self._nearest_query(column, query_vector, limit=limit, after=after)
+        if not exact:
+            return query._fetch_with_distance(ef_search=max(ef_search, limit))
+        with transaction.atomic(using=self.db):
+            with connections[self.db].cursor() as cursor:
+                cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
+            return query._fetch_with_distance(ef_search=None)
+
+    def _nearest_query(
+        self, column: str, query_vector: QueryVector, *, limit: int, after: tuple[float, int] | None = None
+    ) -> ImageQuerySet:
+        field = HalfVectorField if query_vector.kind == HALFVEC else VectorField
+        distance = CosineDistance(
+            Cast(column, field(dimensions=len(query_vector.values))), QueryVectorValue(query_vector)
+        )
         query = self.annotate(distance=distance)
         if after is not None:
-            query = query.filter(Q(distance__gt=after[0]) | Q(distance=after[0], id__gt=after[1]))
-        query = query.order_by("distance", "id")[:limit]
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                if exact:
-                    cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
-                else:
-                    cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, limit))])
-                    cursor.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
-            return list(query)
+            query = query.filter(_after(after))
+        return query.order_by("distance", "id")[:limit]
+
+    def _nearest_by_bits(
+        self,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        limit: int,
+        ef_search: int,
+        candidates: int,
+        after: tuple[float, int] | None = None,
+    ) -> list[Image]:
+        query_vector = QueryVector(np.asarray(vector, dtype=np.float32))
+        dim = len(query_vector.values)
+        hamming = HammingDistance(
+            _bits(Cast("embedding", VectorField(dimensions=dim)), dim), _bits(QueryVectorValue(query_vector), dim)
+        )
+        # Without the vector(dim) cast: the re-rank must not be matched to a full-precision index of the model.
+        distance = CosineDistance("embedding", QueryVectorValue(query_vector))
+        shortlisted = self.annotate(hamming=hamming)
+        if after is not None:  # the candidates come from past the cursor, so every page has its own
+            shortlisted = shortlisted.annotate(distance=distance).filter(_after(after))
+        shortlist = shortlisted.order_by("hamming").values("id")[:candidates]
+        query = self.filter(id__in=shortlist).annotate(distance=distance).order_by("distance", "id")[:limit]
+        return query._fetch_with_distance(ef_search=max(ef_search, candidates))
+
+    def _fetch_with_distance(self, *, ef_search: int | None) -> list[Image]:
+        """The rows (only the columns this queryset loads) and their distance, in one binary-parameter statement."""
+        return NearestStatement(self).run(None, ef_search=ef_search)
+
+    def nearest_visible(
+        self,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        model_key: str,
+        limit: int,
+        ef_search: int,
+        fields: Sequence[str],
+        category: str = "",
+        source: str = "",
+    ) -> list[Image]:
+        """nearest() over the visible images (of one category and source, if given), reading only `fields`.
+
+        The commonest search, so its statement is compiled by the ORM once per shape (model, limit, fields, index
+        kind, dimensions, category, source) and sent again with each new query vector: no queryset to build.
+        """
+        values = np.asarray(vector, dtype=np.float32)
+        kind = index_kind()
+        if kind == BIT:  # the re-rank's statement: built each time
+            images = _visible_scope(self.visible(), category, source).only(*fields)
+            return images.nearest(values, model_key=model_key, limit=limit, ef_search=ef_search)
+        shape = (self.db, model_key, limit, tuple(fields), kind, len(values), category, source)
+        return _visible_statement(*shape).run(QueryVector(values, kind), ef_search=max(ef_search, limit))
+
+
+def _visible_scope(images: ImageQuerySet, category: str, source: str) -> ImageQuerySet:
+    if category:
+        images = images.filter(category=category)
+    if source:
+        images = images.filter(source=source)
+    return images
+
+
+@functools.lru_cache(maxsize=256)
+def _visible_statement(
+    db: str, model_key: str, limit: int, fields: tuple[str, ...], kind: str, dim: int, category: str, source: str
+) -> NearestStatement:
+    images = _visible_scope(Image.objects.using(db).visible(), category, source).only(*fields)
+    images = images.embedded_with(model_key).defer("embedding", "caption_embedding")  # as nearest() does
+    probe = QueryVector(np.zeros(dim, dtype=np.float32), kind)  # each run sends its own vector in its place
+    return NearestStatement(images._nearest_query("embedding", probe, limit=limit))
+
+
+class NearestStatement:
+    """A nearest-neighbour SELECT as the ORM compiled it, runnable with a new query vector; rows become instances
+    as Django's own iteration makes them (the compiler's select map and converters), only the cursor differs."""
+
+    def __init__(self, queryset: ImageQuerySet) -> None:
+        self.model, self.db = queryset.model, queryset.db
+        self.compiler = queryset.query.get_compiler(queryset.db)
+        self.sql, self.params = self.compiler.as_sql()
+        self.vector_at = [index for index, param in enumerate(self.params) if isinstance(param, QueryVector)]
+        self.fields = self.compiler.klass_info["select_fields"]
+        self.names = [self.compiler.select[index][0].target.attname for index in self.fields]
+        self.distance_at = self.compiler.annotation_col_map["distance"]
+
+    def run(self, vector: QueryVector | None, *, ef_search: int | None) -> list[Image]:
+        params = list(self.params)
+        if vector is not None:
+            for index in self.vector_at:
+                params[index] = vector
+        with search_cursor(connections[self.db], ef_search=ef_search) as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        images = []
+        for row in self.compiler.results_iter(results=[rows]):
+            image = self.model.from_db(self.db, self.names, [row[index] for index in self.fields])
+            image.distance = row[self.distance_at]
+            images.append(image)
+        return images
 
 
 class Image(models.Model):

@@ -47,20 +47,28 @@ def normalise_text(text: str) -> str:
 class CachedTextEncoder:
     """The encoder, with single-text encodings (a query) kept in the cache by model + normalised text."""
 
-    def __init__(self, encoder: ClipEncoder) -> None:
+    def __init__(self, encoder: ClipEncoder, *, read: dict | None = None, writes: dict | None = None) -> None:
+        """read: vector keys already read with the result page (a key missing there is read here); writes: where
+        to leave new vectors for the caller to write with its page (None: written at once)."""
         self._encoder = encoder
         self.model_key = encoder.model_key
         self._text_key = encoder.text_key
+        self._read = read or {}
+        self._writes = writes
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) != 1 or settings.API_TEXT_VECTOR_CACHE_SECONDS == 0:
             return self._encoder.encode_text(texts)
-        key = _key("vector", self._text_key, normalise_text(texts[0]))
-        raw = cache_get(key)
+        key = vector_key(self._text_key, texts[0])
+        raw = self._read[key] if key in self._read else cache_get(key)
         if isinstance(raw, bytes) and len(raw) % 4 == 0:
             return np.frombuffer(raw, dtype=np.float32).reshape(1, -1).copy()
         vectors = self._encoder.encode_text(texts)
-        cache_set(key, vectors[0].astype(np.float32).tobytes(), settings.API_TEXT_VECTOR_CACHE_SECONDS)
+        entry = (vectors[0].astype(np.float32).tobytes(), settings.API_TEXT_VECTOR_CACHE_SECONDS)
+        if self._writes is not None:
+            self._writes[key] = entry
+        else:
+            cache_set(key, *entry)
         return vectors
 
     def __getattr__(self, name: str):
@@ -71,10 +79,14 @@ def search_cached(request: SearchRequest, *, encoder: ClipEncoder | None = None)
     """search_images, with text-only queries answered from the result cache when the same page was asked lately."""
     encoder = encoder or get_encoder()
     key = _result_key(request, encoder.text_key)
-    version = None
+    version, read, writes = None, {}, None
     if key is not None:
         started = time.perf_counter()
-        page, version = _read_page(key)
+        # The query's text vector is read in the same round trip as its page, and written with it (a miss: two
+        # round trips to Redis, not four).
+        text_vector_key = vector_key(encoder.text_key, request.text) if request.text.strip() else None
+        page, version, read = _read_page(key, text_vector_key)
+        writes = {}
         hit = page is not None and page.get("model_key") == encoder.model_key
         result_cache_lookup(hit)
         if hit:
@@ -83,28 +95,31 @@ def search_cached(request: SearchRequest, *, encoder: ClipEncoder | None = None)
             timings = {"encode": 0.0, "search": elapsed, "total": elapsed}
             vector = np.frombuffer(page["vector"], dtype=np.float32)
             return CachedSearch(SearchResults(hits, encoder.model_key, vector, timings), cached=True)
-    results = search_images(request, encoder=CachedTextEncoder(encoder))
+    results = search_images(request, encoder=CachedTextEncoder(encoder, read=read, writes=writes))
     if key is not None and version is not None:
         page = {"model_key": results.model_key, "hits": [asdict(hit) for hit in results.hits]}
         page["vector"] = results.query_vector.astype(np.float32).tobytes()
         # The version read before searching: if the collection changed meanwhile, the page is born stale.
         page["collection_version"] = version
-        cache_set(key, page, settings.API_RESULT_CACHE_SECONDS)
+        cache_set_each({**(writes or {}), key: (page, settings.API_RESULT_CACHE_SECONDS)})
     return CachedSearch(results, cached=False)
 
 
-def _read_page(key: str) -> tuple[dict | None, int | None]:
-    """The cached page if it is of the current collection version, and that version (None: cache unreadable)."""
-    found = cache_get_many([key, COLLECTION_VERSION_KEY])  # one round trip on the hot path
+def _read_page(key: str, text_vector_key: str | None) -> tuple[dict | None, int | None, dict]:
+    """The cached page if it is of the current collection version, that version (None: cache unreadable), and the
+    text vector's entry ({key: None} when it is not cached, {} when it was not read)."""
+    keys = [key, COLLECTION_VERSION_KEY] + ([text_vector_key] if text_vector_key else [])
+    found = cache_get_many(keys)  # one round trip on the hot path
     if found is None:
-        return None, None
+        return None, None, {}
+    read = {text_vector_key: found.get(text_vector_key)} if text_vector_key else {}
     version = found.get(COLLECTION_VERSION_KEY)
     if version is None:
         version = collection_version_start()
     page = found.get(key)
     if isinstance(page, dict) and version is not None and page.get("collection_version") == version:
-        return page, version
-    return None, version
+        return page, version, read
+    return None, version, read
 
 
 def _result_key(request: SearchRequest, model_key: str) -> str | None:
@@ -125,6 +140,11 @@ def _result_key(request: SearchRequest, model_key: str) -> str | None:
     if request.after is not None:
         parts.append(list(request.after))
     return _key("results", model_key, json.dumps(parts))
+
+
+def vector_key(text_key: str, text: str) -> str:
+    """The cache key of a query text's vector: the encoder's text key and the normalised text."""
+    return _key("vector", text_key, normalise_text(text))
 
 
 def _key(kind: str, model_key: str, text: str) -> str:
@@ -152,6 +172,21 @@ def cache_get_many(keys: list[str]) -> dict | None:
 def cache_set(key: str, value, timeout: int) -> None:
     try:
         cache.set(key, value, timeout)
+    except Exception as error:
+        logger.warning("Cache write failed: %s", error)
+
+
+def cache_set_each(entries: dict[str, tuple[object, int]]) -> None:
+    """Several entries, each with its own timeout, in one round trip where the backend can (imagesearch.cache)."""
+    if not entries:
+        return
+    try:
+        set_each = getattr(cache, "set_each", None)
+        if set_each is not None:
+            set_each(entries)
+            return
+        for key, (value, timeout) in entries.items():
+            cache.set(key, value, timeout)
     except Exception as error:
         logger.warning("Cache write failed: %s", error)
 

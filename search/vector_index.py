@@ -1,7 +1,15 @@
-"""The HNSW index behind ImageQuerySet.nearest: one partial index per CLIP model.
+"""The HNSW index behind ImageQuerySet.nearest: one partial index per CLIP model and index kind.
 
 Vectors of different models (and dimensions) can share the column while a collection is re-embedded, so each
-model gets its own partial index over `embedding::vector(dim)`, restricted to that model's rows.
+model gets its own partial index, restricted to that model's rows. The kind (the VECTOR_INDEX setting) says what
+the graph holds:
+
+- `vector`: `embedding::vector(dim)`, full precision (4 bytes a dimension);
+- `halfvec`: `embedding::halfvec(dim)`, 16-bit floats, about half the index;
+- `bit`: `binary_quantize(embedding::vector(dim))::bit(dim)`, one bit a dimension compared by Hamming distance;
+  nearest() re-ranks the best SEARCH_BIT_CANDIDATES of it by the full vectors (the index is ~1/20 of `vector`).
+
+ImageQuerySet.nearest writes the same expressions, so the planner can match them to the index.
 """
 
 from __future__ import annotations
@@ -11,32 +19,65 @@ import hashlib
 from django.conf import settings
 from django.db import IntegrityError, ProgrammingError, connection
 
+VECTOR, HALFVEC, BIT = "vector", "halfvec", "bit"
+INDEX_KINDS = (VECTOR, HALFVEC, BIT)
+_SUFFIX = {VECTOR: "", HALFVEC: "_half", BIT: "_bit"}
 
-def hnsw_index_name(model_key: str, *, halfvec: bool = False) -> str:
-    suffix = "_half" if halfvec else ""
+
+def index_kind(kind: str | None = None, *, halfvec: bool | None = None) -> str:
+    """The kind asked for: `kind`, else halfvec=True/False (the older switch), else the VECTOR_INDEX setting."""
+    if kind is None:
+        kind = settings.VECTOR_INDEX if halfvec is None else (HALFVEC if halfvec else VECTOR)
+    if kind not in INDEX_KINDS:
+        raise ValueError(f"unknown vector index kind {kind!r}: one of {', '.join(INDEX_KINDS)}")
+    return kind
+
+
+def hnsw_index_name(model_key: str, *, halfvec: bool = False, kind: str | None = None) -> str:
+    suffix = _SUFFIX[index_kind(kind, halfvec=halfvec)]
     return f"search_image_hnsw_{hashlib.sha1(model_key.encode()).hexdigest()[:12]}{suffix}"
+
+
+def index_definition(kind: str, dimensions: int) -> str:
+    """The indexed expression and operator class of a kind, for `dimensions`-long vectors."""
+    dim = int(dimensions)
+    if kind == BIT:
+        return f"(binary_quantize(embedding::vector({dim}))::bit({dim})) bit_hamming_ops"
+    return f"(embedding::{kind}({dim})) {kind}_cosine_ops"
 
 
 def caption_hnsw_index_name(model_key: str) -> str:
     return f"search_caption_hnsw_{hashlib.sha1(model_key.encode()).hexdigest()[:12]}"
 
 
-def ensure_hnsw_index(model_key: str, dimensions: int, *, halfvec: bool | None = None) -> None:
-    """Create the cosine HNSW index for `model_key` if it does not exist yet (cheap to call again).
+def ensure_hnsw_index(model_key: str, dimensions: int, *, halfvec: bool | None = None, kind: str | None = None) -> None:
+    """Create the HNSW index of `kind` (default: VECTOR_INDEX) for `model_key` unless it exists (cheap to repeat).
 
     Not cached in the process: a rolled-back transaction (or a recreated database) can take the index away.
-    halfvec (default: the SEARCH_HALFVEC setting) indexes `embedding::halfvec(dim)` instead: half the memory, for
-    ImageQuerySet.nearest(halfvec=True).
+    halfvec=True/False is the older way to ask for the halfvec / vector kind.
     """
-    if halfvec is None:
-        halfvec = settings.SEARCH_HALFVEC
-    kind = "halfvec" if halfvec else "vector"
+    kind = index_kind(kind, halfvec=halfvec)
     _create_index(
-        hnsw_index_name(model_key, halfvec=halfvec),
-        f"search_image USING hnsw ((embedding::{kind}({int(dimensions)})) {kind}_cosine_ops) "
-        "WHERE embedding_model = %s",
+        hnsw_index_name(model_key, kind=kind),
+        f"search_image USING hnsw ({index_definition(kind, dimensions)}) WHERE embedding_model = %s",
         [model_key],
     )
+
+
+def drop_hnsw_indexes(model_key: str, *, keep: str) -> list[str]:
+    """Drop the model's HNSW indexes of every kind but `keep` (after switching VECTOR_INDEX); their names."""
+    dropped = []
+    with connection.cursor() as cursor:
+        for kind in INDEX_KINDS:
+            name = hnsw_index_name(model_key, kind=kind)
+            if kind == keep:
+                continue
+            cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
+            if cursor.fetchone():
+                concurrently = "" if connection.in_atomic_block else " CONCURRENTLY"
+                cursor.execute(f"DROP INDEX{concurrently} IF EXISTS {name}")
+                dropped.append(name)
+    return dropped
 
 
 def ensure_caption_hnsw_index(model_key: str, dimensions: int) -> None:

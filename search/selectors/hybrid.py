@@ -20,7 +20,7 @@ from django.db.models import Q
 from search.encoder import ClipEncoder
 from search.models import TEXT_CONFIG, Image, ImageQuerySet
 from search.query import SearchHit, SearchRequest, SearchResults
-from search.selectors.vector import query_vector, scope_images, to_hit
+from search.selectors.vector import HIT_FIELDS, query_vector, scope_images, to_hit
 
 QUOTED = re.compile(r"[\"“”]([^\"“”]+)[\"“”]")
 WORD = re.compile(r"[^\W_]+")
@@ -78,7 +78,7 @@ def search_hybrid(request: SearchRequest, *, encoder: ClipEncoder) -> SearchResu
     vector = query_vector(request, encoder)
     encoded = time.perf_counter()
     parsed = parse_query(request.text)
-    images = scope_images(request.scope)
+    images = scope_images(request.scope).only(*HIT_FIELDS)
     if parsed.phrases:
         images = images.filter(literal_filter(parsed.phrases))
     candidates = max(request.top_k, settings.HYBRID_CANDIDATES)

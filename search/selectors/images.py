@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 
+from imagesearch.replicas import read_alias
 from search.models import Image
 from search.query import PhotoFilters
 from search.selectors.vector import photo_filtered
@@ -34,8 +35,8 @@ def images_for_user(user: AbstractBaseUser) -> QuerySet[Image]:
 
 
 def image_list(*, user: AbstractBaseUser, filters: ImageFilters) -> QuerySet[Image]:
-    """Images visible to `user` matching `filters`, in the order `filters.sort` names."""
-    images = images_for_user(user)
+    """Images visible to `user` matching `filters`, in the order `filters.sort` names (read from a replica if any)."""
+    images = images_for_user(user).using(read_alias())
     if filters.category is not None:
         images = images.filter(category=filters.category)
     if filters.source:

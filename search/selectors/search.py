@@ -8,6 +8,7 @@ import time
 from django.conf import settings
 
 from imagesearch.metrics import observe_search
+from imagesearch.replicas import replica_reads
 from search.encoder import ClipEncoder, get_encoder
 from search.imagefiles import LoadedImage
 from search.models import Image
@@ -16,6 +17,7 @@ from search.selectors.hybrid import search_hybrid
 from search.selectors.vector import query_vector, search_by_vector
 
 
+@replica_reads
 def search_images(request: SearchRequest, *, encoder: ClipEncoder | None = None) -> SearchResults:
     """Encode the query, then find its nearest visible images (fused with full-text matches in hybrid mode)."""
     encoder = encoder or get_encoder()
@@ -46,6 +48,7 @@ def search_by_image(data: bytes, **options) -> SearchResults:
     return search_images(SearchRequest(image=load_upload(data), **options))
 
 
+@replica_reads
 def search_captions_by_image(
     loaded: LoadedImage, *, top_k: int = 10, encoder: ClipEncoder | None = None
 ) -> list[CaptionHit]:
@@ -59,6 +62,7 @@ def search_captions_by_image(
     return [CaptionHit(image.id, image.caption, round(1.0 - float(image.distance), 6)) for image in nearest]
 
 
+@replica_reads
 def categories() -> list[str]:
     """Categories of visible images, for filter menus."""
     return list(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ from search.background import queue_on_commit
 from search.encoder import ClipEncoder, get_encoder
 from search.files import load_stored_images
 from search.models import Image
-from search.vector_index import ensure_hnsw_index
+from search.vector_index import drop_hnsw_indexes, ensure_hnsw_index, hnsw_index_name
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,27 @@ def images_reindex(
         if on_batch:
             on_batch(done)
     return report
+
+
+@dataclass
+class IndexSwitch:
+    built: str  # the index searches of this kind use
+    seconds: float
+    dropped: list[str] = field(default_factory=list)
+
+
+def vector_index_build(kind: str, *, encoder: ClipEncoder | None = None, drop_others: bool = False) -> IndexSwitch:
+    """Build the current model's HNSW index of `kind` (vector, halfvec, bit), concurrently; drop the others if asked.
+
+    Searches use the kind VECTOR_INDEX names: build the new index first, switch the setting, then drop the old one.
+    """
+    encoder = encoder or get_encoder()
+    started = time.perf_counter()
+    ensure_hnsw_index(encoder.model_key, encoder.dim, kind=kind)
+    switch = IndexSwitch(hnsw_index_name(encoder.model_key, kind=kind), time.perf_counter() - started)
+    if drop_others:
+        switch.dropped = drop_hnsw_indexes(encoder.model_key, keep=kind)
+    return switch
 
 
 def images_embed_queue(image_ids: list[int]) -> None:

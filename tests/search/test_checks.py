@@ -22,3 +22,15 @@ def test_a_collection_of_the_configured_model_passes(encoder):
     image_row(vector=unit_vector(encoder.dim, 1), model_key=encoder.model_key)
     assert vectors_of_another_model(databases=["default"]) == []
     assert vectors_of_another_model(databases=None) == []  # only when databases are checked
+
+
+def test_a_collection_without_the_index_its_setting_names_is_warned_about(encoder, settings):
+    from search.checks import vector_index_missing
+    from search.vector_index import ensure_hnsw_index
+
+    image_row(vector=unit_vector(encoder.dim, 1), model_key=encoder.model_key)
+    ensure_hnsw_index(encoder.model_key, encoder.dim, kind="vector")
+    assert vector_index_missing(databases=["default"]) == []
+    settings.VECTOR_INDEX = "bit"
+    (warning,) = vector_index_missing(databases=["default"])
+    assert warning.id == "search.W002" and "manage.py reindex --index bit" in warning.hint

@@ -52,6 +52,21 @@ def test_a_result_page_miss_reuses_the_cached_text_vector(api, rows, encoder, mo
     assert calls == []
 
 
+def test_a_miss_reads_page_and_text_vector_together_and_writes_them_together(api, rows, encoder, monkeypatch):
+    calls = []
+    for name in ("cache_get", "cache_get_many", "cache_set", "cache_set_each"):
+        original = getattr(result_cache, name)
+        monkeypatch.setattr(result_cache, name, lambda *a, _o=original, _n=name: calls.append(_n) or _o(*a))
+    search(api, "a blue square")
+    assert calls == ["cache_get_many", "cache_set_each"]  # two round trips to Redis on a miss
+    calls.clear()
+    encoded = []
+    original_encode = type(encoder).encode_text
+    monkeypatch.setattr(type(encoder), "encode_text", lambda self, t: encoded.append(t) or original_encode(self, t))
+    assert search(api, "a blue  square", min_score=0.0)["cached"] is False  # another page, the same text
+    assert calls == ["cache_get_many", "cache_set_each"] and encoded == []  # its vector came with the page read
+
+
 def test_users_share_cached_results_but_cached_pages_expire(api, other_api, rows, settings):
     search(api)
     assert search(other_api)["cached"] is True

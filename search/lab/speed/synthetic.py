@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 
 from search.models import Image
-from search.vector_index import ensure_hnsw_index, hnsw_index_name
+from search.vector_index import INDEX_KINDS, ensure_hnsw_index, hnsw_index_name, index_kind
 
 SIMULATED_PREFIX = "simulated:"
 # Filter selectivities the benchmark measures: exactly 1% and 10% of the rows, by row number.
@@ -45,6 +45,11 @@ _COLUMNS = (
     ("caption_model", "text"),
     ("caption_embedding_model", "text"),
     ("hidden", "bool"),
+    ("missing", "bool"),
+    ("taken_offset", "text"),
+    ("camera_make", "text"),
+    ("camera_model", "text"),
+    ("lens", "text"),
     # Sent as pgvector's binary wire format (vector_recv), which binary COPY hands straight to the column.
     ("embedding", "bytea"),
     ("embedding_model", "text"),
@@ -167,6 +172,11 @@ def _rows(space: VectorSpace, model_key: str, start: int, stop: int) -> Iterator
             "",
             "",
             False,
+            False,
+            "",
+            "",
+            "",
+            "",
             header + vector.tobytes(),
             model_key,
             now,
@@ -187,7 +197,7 @@ def _copy_rows(rows: Iterator[tuple]) -> None:
 @dataclass(frozen=True)
 class IndexBuild:
     name: str
-    halfvec: bool
+    kind: str
     seconds: float
     bytes: int
     existed: bool = False  # the index was there already: nothing was built
@@ -198,6 +208,7 @@ def build_index(
     dim: int,
     *,
     halfvec: bool = False,
+    kind: str | None = None,
     maintenance_work_mem: str = "1GB",
     parallel_workers: int = 1,
     rebuild: bool = False,
@@ -206,7 +217,8 @@ def build_index(
 
     The graph should fit in maintenance_work_mem: past it pgvector keeps building on disk, many times slower.
     """
-    name = hnsw_index_name(model_key, halfvec=halfvec)
+    kind = index_kind(kind, halfvec=halfvec)
+    name = hnsw_index_name(model_key, kind=kind)
     with connection.cursor() as cursor:
         if connection.in_atomic_block:
             # DDL is refused while deferred constraint checks are pending (rows just inserted): run them now.
@@ -218,12 +230,12 @@ def build_index(
         cursor.execute("SELECT set_config('max_parallel_maintenance_workers', %s, false)", [str(parallel_workers)])
         started = time.perf_counter()
         try:
-            ensure_hnsw_index(model_key, dim, halfvec=halfvec)
+            ensure_hnsw_index(model_key, dim, kind=kind)
         finally:
             cursor.execute("RESET maintenance_work_mem")
             cursor.execute("RESET max_parallel_maintenance_workers")
         seconds = time.perf_counter() - started
-    return IndexBuild(name=name, halfvec=halfvec, seconds=seconds, bytes=relation_size(name), existed=existed)
+    return IndexBuild(name=name, kind=kind, seconds=seconds, bytes=relation_size(name), existed=existed)
 
 
 def relation_size(name: str) -> int:
@@ -275,7 +287,7 @@ def drop_simulated(model_key: str) -> int:
     if not model_key.startswith(SIMULATED_PREFIX):
         raise ValueError(f"only simulated collections ({SIMULATED_PREFIX}...) can be dropped here")
     with connection.cursor() as cursor:
-        for halfvec in (False, True):
-            cursor.execute(f"DROP INDEX IF EXISTS {hnsw_index_name(model_key, halfvec=halfvec)}")
+        for kind in INDEX_KINDS:
+            cursor.execute(f"DROP INDEX IF EXISTS {hnsw_index_name(model_key, kind=kind)}")
         cursor.execute("DELETE FROM search_image WHERE embedding_model = %s", [model_key])
         return cursor.rowcount

@@ -12,6 +12,7 @@ from search.lab.speed.synthetic import (
     simulated_collections,
     simulated_model_key,
 )
+from search.vector_index import BIT, HALFVEC, VECTOR
 
 DATABASE_HELP = """
 The rows go into the lab's database on the same server (LAB_DATABASE; default: the app's name + "_lab"), never the
@@ -39,6 +40,7 @@ class Command(LabCommand):
         )
         parser.add_argument("--batch-size", type=int, default=10_000)
         parser.add_argument("--halfvec", action="store_true", help="also build the halfvec index, for comparison")
+        parser.add_argument("--bit", action="store_true", help="also build the binary-quantized (bit) index")
         parser.add_argument("--no-index", action="store_true", help="insert rows only")
         parser.add_argument("--rebuild-index", action="store_true", help="drop and build the index again")
         parser.add_argument("--maintenance-work-mem", default="1GB", help="enough for the graph (about 2x vectors)")
@@ -68,8 +70,9 @@ class Command(LabCommand):
         model_key = options["model_key"] or simulated_model_key(space, options["count"])
         self._insert(space, model_key, options)
         if not options["no_index"]:
-            for halfvec in (False, True) if options["halfvec"] else (False,):
-                self._index(model_key, space.dim, halfvec, options)
+            kinds = [VECTOR] + [HALFVEC] * options["halfvec"] + [BIT] * options["bit"]
+            for kind in kinds:
+                self._index(model_key, space.dim, kind, options)
         self.stdout.write(f"table search_image: {relation_size('search_image') / 2**20:,.1f} MiB")
 
     def _drop(self, model_key: str) -> None:
@@ -98,16 +101,15 @@ class Command(LabCommand):
         rate = inserted / seconds if seconds else 0
         self.stdout.write(f"{model_key}: inserted {inserted:,} rows in {seconds:.1f} s ({rate:,.0f} rows/s)")
 
-    def _index(self, model_key: str, dim: int, halfvec: bool, options: dict) -> None:
+    def _index(self, model_key: str, dim: int, kind: str, options: dict) -> None:
         build = build_index(
             model_key,
             dim,
-            halfvec=halfvec,
+            kind=kind,
             maintenance_work_mem=options["maintenance_work_mem"],
             parallel_workers=options["parallel_workers"],
             rebuild=options["rebuild_index"],
         )
-        kind = "halfvec" if halfvec else "vector"
         if build.existed:
             self.stdout.write(f"HNSW index ({kind}) {build.name}: already there, {build.bytes / 2**20:,.1f} MiB")
             return

@@ -10,20 +10,22 @@ from django.test import override_settings
 
 from search.encoder import ClipEncoder, cpu_has_bf16_matrix_units
 from search.lab.database import LabCommand
-from search.lab.speed import encoders, endtoend
+from search.lab.speed import encoders, endtoend, hotpath, indexes, reference
+from search.lab.speed.stats import mean_recall
 from search.lab.speed.synthetic import (
     CATEGORY_1PCT,
     CATEGORY_10PCT,
     SELECTIVITY,
     VectorSpace,
+    exact_neighbours,
     relation_size,
     simulated_collections,
     simulated_model_key,
 )
 from search.lab.speed.vectors import ef_search_curve
-from search.vector_index import hnsw_index_name
+from search.vector_index import INDEX_KINDS, hnsw_index_name
 
-SECTIONS = ("vectors", "halfvec", "filtered", "e2e", "text", "ingest")
+SECTIONS = ("vectors", "halfvec", "filtered", "indexes", "hotpath", "breakdown", "limit", "e2e", "text", "ingest")
 
 
 def _ints(value: str) -> list[int]:
@@ -54,6 +56,7 @@ class Command(LabCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections, from {','.join(SECTIONS)}")
         parser.add_argument("--clients", type=_ints, default=[1, 4, 16])
+        parser.add_argument("--bit-candidates", type=_ints, default=[100, 200, 400], help="bit index re-rank depths")
         parser.add_argument("--text-rounds", type=int, default=50)
         parser.add_argument("--ingest-images", type=int, default=64)
         parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture, random weights")
@@ -71,7 +74,7 @@ class Command(LabCommand):
             options["dim"], options["clusters"], options["spread"], options["seed"], options["latent_dim"]
         )
         encoder = None
-        if sections & {"e2e", "text", "ingest"}:
+        if sections & {"e2e", "breakdown", "text", "ingest"}:
             if settings.CLIP_THREADS:  # as the app's own encoder does (search.encoder._build_from_settings)
                 torch.set_num_threads(settings.CLIP_THREADS)
             # The shipped configuration for end-to-end timings; float32 (open_clip's own) as the encoder
@@ -81,7 +84,8 @@ class Command(LabCommand):
                 self.float_encoder = self._encoder("float32")
                 self.bf16_encoder = self._encoder("bfloat16")
         self._header()
-        for size in options["sizes"] if sections & {"vectors", "halfvec", "filtered", "e2e"} else []:
+        per_size = {"vectors", "halfvec", "filtered", "indexes", "hotpath", "breakdown", "limit", "e2e"}
+        for size in options["sizes"] if sections & per_size else []:
             model_key = self._collection(size)
             self.out(f"\n#### {size:,} vectors ({model_key})\n")
             self._index_sizes(model_key)
@@ -91,6 +95,14 @@ class Command(LabCommand):
                 self._curve(size, model_key, halfvec=True)
             if "filtered" in sections:
                 self._filtered(size, model_key)
+            if "indexes" in sections:
+                self._indexes(size, model_key)
+            if "hotpath" in sections:
+                self._hotpath(model_key)
+            if "breakdown" in sections:
+                self._breakdown(model_key, encoder)
+            if "limit" in sections:
+                self._limit(size, model_key)
             if "e2e" in sections:
                 self._end_to_end(size, model_key, encoder)
         if "text" in sections:
@@ -132,9 +144,27 @@ class Command(LabCommand):
         return model_key
 
     def _index_sizes(self, model_key: str) -> None:
-        vector = relation_size(hnsw_index_name(model_key))
-        half = relation_size(hnsw_index_name(model_key, halfvec=True))
-        self.out(f"HNSW index size: vector {vector / 2**20:,.1f} MiB, halfvec {half / 2**20:,.1f} MiB\n")
+        mib = {kind: relation_size(hnsw_index_name(model_key, kind=kind)) / 2**20 for kind in INDEX_KINDS}
+        sizes = [f"{kind} {size:,.1f} MiB" for kind, size in mib.items()]
+        table = relation_size("search_image") / 2**20
+        self.out(f"HNSW index size: {', '.join(sizes)}; table search_image (all collections) {table:,.1f} MiB\n")
+
+    def _indexes(self, size: int, model_key: str) -> None:
+        k, ef = self.options["k"], settings.SEARCH_EF_SEARCH
+        queries = self.space.queries(self.options["queries"])
+        exact = exact_neighbours(self.space, queries, count=size, k=k)
+        variants = indexes.index_variants(model_key, self.options["bit_candidates"])
+        points = indexes.compare_indexes(model_key, variants, queries, exact, k=k, ef_search=ef)
+        self.out(f"ImageQuerySet.nearest(index=...), top {k}, ef_search {ef}, variants interleaved query by query\n")
+        self.out(f"| index | index MiB | recall@{k} | p50 ms | p95 ms | p99 ms | plan |")
+        self.out("|---|---:|---:|---:|---:|---:|---|")
+        for p in points:
+            latency = p.latency_ms
+            self.out(
+                f"| {p.variant.name} | {p.index_bytes / 2**20:,.1f} | {p.recall:.4f} | {latency['p50']:.2f} "
+                f"| {latency['p95']:.2f} | {latency['p99']:.2f} | {p.plan} |"
+            )
+        self.out()
 
     def _curve(self, size: int, model_key: str, *, halfvec: bool) -> None:
         if halfvec and not relation_size(hnsw_index_name(model_key, halfvec=True)):
@@ -186,6 +216,80 @@ class Command(LabCommand):
                 f"| {point.rows_returned:.2f} | {latency['p50']:.2f} | {latency['p95']:.2f} | {latency['p99']:.2f} "
                 f"| {point.plan} |"
             )
+        self.out()
+
+    def _hotpath(self, model_key: str) -> None:
+        ef, k = settings.SEARCH_EF_SEARCH, self.options["k"]
+        results = hotpath.sql_comparison(model_key, self.space.queries(self.options["queries"]), k=k, ef_search=ef)
+        count = self.options["queries"]
+        self.out(f"Top {k}, ef_search {ef}, {count} queries, the variants interleaved query by query\n")
+        self.out("| path | p50 ms | p95 ms | p99 ms | p50 / raw SQL p50 |")
+        self.out("|---|---:|---:|---:|---:|")
+        raw = next(iter(results.values()))["p50"]
+        for name, stats in results.items():
+            self.out(
+                f"| {name} | {stats['p50']:.2f} | {stats['p95']:.2f} | {stats['p99']:.2f} | {stats['p50'] / raw:.2f} |"
+            )
+        self.out()
+
+    def _breakdown(self, model_key: str, encoder: ClipEncoder) -> None:
+        encoder.model_key = model_key
+        texts = endtoend.query_texts(self.options["queries"], salt=f"bd-{time.time_ns()}")
+        with endtoend.serving(encoder):
+            stages = hotpath.miss_breakdown(endtoend.api_search(), encoder, texts)
+        self.out(
+            f"Cache miss through POST /api/search/ (Django test client), top 10, {len(texts)} never-seen texts per "
+            "path minus 5 warm-up, before and after interleaved text by text\n"
+        )
+        self.out("| stage | before p50 ms | before mean ms | after p50 ms | after mean ms |")
+        self.out("|---|---:|---:|---:|---:|")
+        for stage in (*hotpath.STAGES, "total"):
+            before, after = stages["before"][stage], stages["after"][stage]
+            self.out(
+                f"| {stage} | {before['p50']:.2f} | {before['mean']:.2f} | {after['p50']:.2f} | {after['mean']:.2f} |"
+            )
+        self.out()
+
+    def _limit(self, size: int, model_key: str) -> None:
+        if not reference.faiss_available():
+            self.out("(no faiss: `pip install -r requirements-lab.txt` for the in-process reference)\n")
+            return
+        k, ef = self.options["k"], settings.SEARCH_EF_SEARCH
+        queries = self.space.queries(self.options["queries"])
+        exact = exact_neighbours(self.space, queries, count=size, k=k)
+        product = hotpath.product_search(model_key, queries, k=k, ef_search=ef)
+        recall = mean_recall(product.rows, exact.tolist(), k)
+        faiss = reference.faiss_hnsw(
+            self.space, count=size, queries=queries, exact=exact, k=k, ef_values=self.options["ef"]
+        )
+        self.out(
+            f"In-process faiss HNSW (M {faiss.m}, ef_construction {faiss.ef_construction}, built in "
+            f"{faiss.build_seconds:.1f} s on 2 threads, searched on 1), same {len(queries)} queries, top {k}\n"
+        )
+        self.out(f"| path | ef_search | recall@{k} | p50 ms | p95 ms | p99 ms |")
+        self.out("|---|---:|---:|---:|---:|---:|")
+        for point in faiss.points:
+            latency = point.latency_ms
+            self.out(
+                f"| faiss HNSW in-process | {point.ef_search} | {point.recall:.4f} | {latency['p50']:.3f} "
+                f"| {latency['p95']:.3f} | {latency['p99']:.3f} |"
+            )
+        for name, latency in product.latency_ms.items():
+            self.out(
+                f"| {name} | {ef} | {recall:.4f} | {latency['p50']:.3f} | {latency['p95']:.3f} | {latency['p99']:.3f} |"
+            )
+        match, interpolated = faiss.at_recall(recall), faiss.p50_at_recall(recall)
+        for name, latency in product.latency_ms.items():
+            self.out(
+                f"\n- {name} p50 / faiss p50 at equal recall: **{latency['p50'] / match.latency_ms['p50']:.1f}x** "
+                f"against faiss's first point at or above it (ef_search {match.ef_search}, recall "
+                f"{match.recall:.4f} vs {recall:.4f})"
+            )
+            if interpolated:
+                self.out(
+                    f"- {name} p50 / faiss p50 interpolated to recall {recall:.4f} ({interpolated:.3f} ms): "
+                    f"**{latency['p50'] / interpolated:.1f}x**"
+                )
         self.out()
 
     def _end_to_end(self, size: int, model_key: str, encoder: ClipEncoder) -> None:

@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import CommandError
 
+from search.lab.speed import reference
 from search.models import Image
 from tests.factories import command_output
 
@@ -55,3 +56,18 @@ def test_speed_prints_text_encoder_and_ingestion_tables():
     assert "| reduced JPEG decode |" in output and "| bf16 weights, 2-thread decode pool |" in output
     assert "reduced JPEG decode (shipped) |" in output
     assert not Image.objects.exists()  # the timed ingests leave nothing behind
+
+
+def test_speed_prints_the_hot_path_the_miss_breakdown_and_the_in_process_reference():
+    command_output("simulate", "--count", "300", "--dim", "64", "--clusters", "4", "--maintenance-work-mem", "64MB")
+    output = command_output(
+        "speed",
+        *("--sizes", "300", "--dim", "64", "--clusters", "4", "--queries", "12", "--ef", "20,80"),
+        *("--only", "hotpath,breakdown,limit", "--clip-model", "imagesearch-tiny"),
+    )
+    assert "| raw SQL: the same SELECT" in output and "| ImageQuerySet.nearest(), first round (before) |" in output
+    assert "| SQL: the vector search statement(s) |" in output and "| total |" in output
+    if reference.faiss_available():  # requirements-lab.txt
+        assert "| faiss HNSW in-process | 80 |" in output and "at equal recall" in output
+    else:
+        assert "(no faiss: `pip install -r requirements-lab.txt`" in output

@@ -1,0 +1,110 @@
+"""ImageQuerySet.nearest over each index kind (search.vector_index): the same answers, the kind's own index used."""
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from search.models import Image
+from search.vector_index import BIT, HALFVEC, INDEX_KINDS, VECTOR, ensure_hnsw_index, hnsw_index_name
+from search.vector_session import search_cursor
+from tests.factories import image_row, unit_vector
+
+pytestmark = pytest.mark.django_db
+
+MODEL_KEY = "test-kinds:64"
+DIM = 64
+
+
+@pytest.fixture
+def rows():
+    vectors = np.stack([unit_vector(DIM, seed) for seed in range(60)])
+    for vector in vectors:
+        image_row(vector=vector, model_key=MODEL_KEY)
+    for kind in INDEX_KINDS:
+        ensure_hnsw_index(MODEL_KEY, DIM, kind=kind)
+    return vectors
+
+
+def _exact_order(rows: np.ndarray, query: np.ndarray, k: int) -> list[float]:
+    return np.sort(1.0 - rows @ query)[:k].tolist()
+
+
+@pytest.mark.parametrize("kind", [VECTOR, HALFVEC, BIT])
+def test_every_kind_finds_the_nearest_rows_with_their_exact_cosine_distance(rows, kind):
+    query = unit_vector(DIM, 1234)
+    found = Image.objects.nearest(query, model_key=MODEL_KEY, limit=5, ef_search=100, index=kind, candidates=60)
+    tolerance = 2e-3 if kind == HALFVEC else 1e-5  # halfvec compares 16-bit copies of both vectors
+    assert [image.distance for image in found] == pytest.approx(_exact_order(rows, query, 5), abs=tolerance)
+
+
+def test_the_bit_kind_reranks_its_candidates_by_the_full_vectors(rows):
+    query = unit_vector(DIM, 99)
+    few = Image.objects.nearest(query, model_key=MODEL_KEY, limit=3, index=BIT, candidates=3)
+    assert [image.distance for image in few] == sorted(image.distance for image in few)
+    assert len(few) == 3
+
+
+@pytest.mark.parametrize("kind", [VECTOR, HALFVEC, BIT])
+def test_the_planner_uses_the_kinds_own_index(rows, kind):
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        Image.objects.nearest(unit_vector(DIM, 7), model_key=MODEL_KEY, limit=5, index=kind)
+    sql, params = next((sql, params) for sql, params in statements if '"distance"' in sql)
+    with search_cursor(connection) as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # 60 rows: price sequential scans out
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert hnsw_index_name(MODEL_KEY, kind=kind) + " " in plan + " "
+    if kind == BIT:  # the re-rank reads full vectors, never through a full-precision index
+        assert hnsw_index_name(MODEL_KEY, kind=VECTOR) + " " not in plan + " "
+
+
+def test_the_setting_chooses_the_kind(rows, settings):
+    settings.VECTOR_INDEX = BIT
+    with CaptureQueriesContext(connection) as queries:
+        Image.objects.nearest(unit_vector(DIM, 7), model_key=MODEL_KEY, limit=5)
+    assert any("binary_quantize" in q["sql"] and "<~>" in q["sql"] for q in queries)
+    settings.VECTOR_INDEX = VECTOR
+    with CaptureQueriesContext(connection) as queries:
+        Image.objects.nearest(unit_vector(DIM, 7), model_key=MODEL_KEY, limit=5)
+    assert not any("binary_quantize" in q["sql"] for q in queries)
+
+
+@pytest.mark.parametrize("kind", [VECTOR, BIT])
+def test_keyset_pages_follow_each_other_with_every_kind(rows, kind):
+    query = unit_vector(DIM, 5)
+    pages, after = [], None
+    for _ in range(3):
+        page = Image.objects.nearest(query, model_key=MODEL_KEY, limit=5, ef_search=100, index=kind, after=after)
+        pages.extend(page)
+        after = (page[-1].distance, page[-1].id)
+    assert len({image.id for image in pages}) == 15
+    assert [image.distance for image in pages] == pytest.approx(_exact_order(rows, query, 15), abs=1e-5)
+
+
+def test_nearest_visible_reuses_its_compiled_statement_with_each_new_vector(rows):
+    from search.models import _visible_statement
+
+    fields = ("id", "caption")
+    for seed in (11, 12):
+        query = unit_vector(DIM, seed)
+        lean = Image.objects.nearest_visible(query, model_key=MODEL_KEY, limit=5, ef_search=100, fields=fields)
+        general = Image.objects.only(*fields).nearest(query, model_key=MODEL_KEY, limit=5, ef_search=100)
+        assert [(image.id, image.distance) for image in lean] == [(image.id, image.distance) for image in general]
+        assert lean[0].get_deferred_fields() >= {"file", "embedding"}
+    before = _visible_statement.cache_info()
+    Image.objects.nearest_visible(unit_vector(DIM, 13), model_key=MODEL_KEY, limit=5, ef_search=100, fields=fields)
+    after = _visible_statement.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    assert (
+        Image.objects.nearest_visible(
+            unit_vector(DIM, 13), model_key=MODEL_KEY, limit=5, ef_search=100, fields=fields, category="none-such"
+        )
+        == []
+    )
