@@ -9,7 +9,7 @@ setup: $(VENV)/.installed .env
 
 # One venv for running and testing: the app, its optional groups and the test tools, at the locked versions
 # (requirements.lock: the versions CI tests; the Dockerfile installs the same).
-REQUIREMENTS := requirements.txt requirements-captions.txt requirements-web.txt requirements-s3.txt requirements-dev.txt
+REQUIREMENTS := requirements.txt requirements-captions.txt requirements-web.txt requirements-s3.txt requirements-lab.txt requirements-dev.txt
 $(VENV)/.installed: $(REQUIREMENTS) requirements.lock
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
