@@ -11,7 +11,8 @@ any string. A message that fails gets {"type": "error", "message": "...", "field
 Session messages from the page (JSON objects):
   {"type": "turn", "key": "<idempotency key>", "parent": <turn id>?, "feedback": "...", "text": "...",
    "relevant": [ids], "not_relevant": [ids], "more_like": <image id>?, "show_judged": bool, "k": int,
-   "image_weight": number?, "weights": {"alpha": .., "beta": .., ...}}
+   "image_weight": number?, "weights": {"alpha": .., "beta": .., ...},
+   "query_image": <id of an image uploaded earlier in this session>?}
   {"type": "sync", "turn": <id of the turn on screen>?}   after every (re)connect
   {"type": "ping"}
 Replies: {"type": "turn", "key", "turn": {...}, "hits": [...], "results_html", "turns_html"} (the acknowledgement: a
@@ -36,13 +37,13 @@ from search.errors import InvalidQuery
 from search.models import Job, QueryImage, SearchSession, SearchTurn
 from search.pushes import job_group, session_group
 from search.selectors.jobs import job_get_for_user, job_snapshot
-from search.selectors.sessions import session_get_for_user, turn_hits, turn_to_refine
+from search.selectors.sessions import query_image_get, session_get_for_user, turn_hits, turn_to_refine
 from search.services.sessions import turn_create
 from search.untrusted import load_json
 from search.views.sessions import turn_fragments
 
 TURN_FIELDS = {"type", "key", "parent", "feedback", "text", "relevant", "not_relevant", "more_like", "show_judged"}
-TURN_FIELDS |= {"k", "weights", "image_weight"}
+TURN_FIELDS |= {"k", "weights", "image_weight", "query_image"}
 
 
 class JsonConsumer(AsyncJsonWebsocketConsumer):
@@ -152,7 +153,9 @@ class SessionConsumer(JsonConsumer):
     def _create_turn(self, content: dict, key: str) -> dict:
         session = SearchSession.objects.get(pk=self.target.pk)
         parent = _parent(session, content.get("parent"))
-        turn = turn_create(session=session, parent=parent, client_key=key, **_turn_options(content))
+        query_image = query_image_get(session=session, query_image_id=content.get("query_image"))
+        options = _turn_options(content)
+        turn = turn_create(session=session, parent=parent, client_key=key, query_image=query_image, **options)
         return {"type": "turn", "key": key, **_turn_payload(session, turn)}
 
     def _state(self, shown_turn_id) -> dict:

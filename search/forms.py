@@ -89,6 +89,7 @@ class RefineForm(forms.Form):
     feedback = forms.CharField(required=False, max_length=MAX_TEXT_LENGTH)
     text = forms.CharField(required=False, max_length=MAX_TEXT_LENGTH, label="New description")
     image = _ImageUploadField(required=False, label="New example image")
+    query_image = forms.IntegerField(required=False, min_value=1)  # an example image of this session, again
     image_weight = forms.FloatField(min_value=0.0, max_value=1.0, required=False)
     relevant = _IdListField(required=False)
     not_relevant = _IdListField(required=False)
@@ -122,13 +123,16 @@ class DownloadForm(forms.Form):
         return self.cleaned_data.get("format") or "original"
 
 
+NOTHING_SELECTED = "Select at least one image to download: tick the pictures you want, then press Download."
+
+
 class ZipDownloadForm(DownloadForm):
-    ids = _IdListField()
+    ids = _IdListField(error_messages={"required": NOTHING_SELECTED})
 
     def clean_ids(self):
         ids = list(dict.fromkeys(self.cleaned_data["ids"]))
         if not ids:
-            raise forms.ValidationError("Select at least one image to download.")
+            raise forms.ValidationError(NOTHING_SELECTED)
         if len(ids) > settings.DOWNLOAD_ZIP_MAX_IMAGES:
             raise forms.ValidationError(f"Download at most {settings.DOWNLOAD_ZIP_MAX_IMAGES} images at once.")
         return ids

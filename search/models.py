@@ -407,6 +407,9 @@ class SearchTurn(models.Model):
     text = models.TextField(blank=True, help_text="what the user typed this turn (query or feedback)")
     query_text = models.TextField(blank=True, help_text="the text query in force after this turn")
     query_image = models.ForeignKey(QueryImage, null=True, blank=True, on_delete=models.SET_NULL)
+    more_like_image = models.ForeignKey(
+        "Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="'more like this' image"
+    )
     image_weight = models.FloatField(null=True, blank=True)
     relevant_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     not_relevant_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)

@@ -101,13 +101,19 @@ def session_start(*, user, data: bytes | None = None, original_name: str = "", *
 
 
 def turn_create_with_upload(
-    *, session: SearchSession, data: bytes | None, original_name: str = "", **turn_options
+    *,
+    session: SearchSession,
+    data: bytes | None,
+    original_name: str = "",
+    query_image: QueryImage | None = None,
+    **turn_options,
 ) -> SearchTurn:
-    """turn_create with a new query image uploaded for it, all or nothing (a refused turn keeps no upload)."""
+    """turn_create with a new query image uploaded for it (or one the session holds already), all or nothing (a
+    refused turn keeps no upload)."""
     stored: list[str] = []
     try:
         with transaction.atomic():
-            image = None
+            image = query_image
             if data is not None:
                 existing = set(session.query_images.values_list("file", flat=True))
                 image = query_image_store(session=session, data=data, original_name=original_name)
@@ -307,6 +313,7 @@ def _record_turn(session, parent, ask, query_image, new_query, refinement, answe
             text=ask.text or ask.feedback,
             query_text=_query_text(ask, new_query, parent),
             query_image=query_image if new_query else (parent.query_image if parent is not None else None),
+            more_like_image_id=ask.more_like_image_id,
             image_weight=ask.image_weight if new_query else (parent.image_weight if parent is not None else None),
             relevant_ids=list(ask.relevant_ids),
             not_relevant_ids=list(ask.not_relevant_ids),
