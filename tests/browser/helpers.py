@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 
@@ -18,6 +19,40 @@ def sign_up(page, base_url: str, username: str) -> None:
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
     page.wait_for_url(f"{base_url}/")
+
+
+def shown_ids(page) -> list[int]:
+    return [
+        int(value)
+        for value in page.locator("#result-grid .result").evaluate_all("els => els.map(e => e.dataset.imageId)")
+    ]
+
+
+def search(page, text: str, *, k: int | None = None) -> None:
+    """From the home page: a description, then Search; waits for the session page and its live socket."""
+    page.get_by_label("Describe it").fill(text)
+    if k is not None:
+        page.get_by_label("Pictures", exact=True).fill(str(k))
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_url(re.compile(r"/sessions/\d+/$"))
+    page.wait_for_selector("body[data-socket=open]")
+
+
+def axe_check(page, what: str) -> dict:
+    """axe-core (bundled with axe-playwright-python, no CDN) on the page as it is: no serious or critical
+    violation; returns {rule: impact} of every violation, for the summary."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    found = {violation["id"]: violation["impact"] for violation in violations}
+    AXE_SUMMARY[what] = found
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    details = [(v["id"], v["impact"], [node["target"] for node in v["nodes"][:3]]) for v in serious]
+    assert not serious, f"{what}: {details}"
+    return found
+
+
+AXE_SUMMARY: dict[str, dict[str, str]] = {}
 
 
 def index_scenes(scenes, encoder) -> list[int]:

@@ -11,28 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
+from tests.browser.helpers import shown_ids, sign_up
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PASSWORD = "a-long-browser-passphrase-7"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-results.png"
-
-
-def sign_up(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/")
-    assert "/accounts/login/" in page.url, "anonymous visitors are sent to log in"
-    page.get_by_role("link", name="Create an account").click()
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password confirmation").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    page.wait_for_url(f"{base_url}/")
-
-
-def shown_ids(page) -> list[int]:
-    return [
-        int(value)
-        for value in page.locator("#result-grid .result").evaluate_all("els => els.map(e => e.dataset.imageId)")
-    ]
 
 
 def test_search_refine_download_and_privacy(transactional_db, collection, live_asgi_server, browser, tmp_path):
@@ -61,7 +44,7 @@ def test_search_refine_download_and_privacy(transactional_db, collection, live_a
     assert page.url.endswith("?turn=2")
     second_ids = shown_ids(page)
     assert first_ids[0] not in second_ids and first_ids[1] not in second_ids, "judged images are not shown again"
-    assert page.locator(".turns li").count() == 2
+    assert page.locator(".turn-tree li").count() == 2
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         page.screenshot(path=str(tmp_path / "results.png"), full_page=False)
         shutil.copy(tmp_path / "results.png", SCREENSHOT)
