@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from search.errors import InvalidQuery
 from search.forms import FetchJobForm
-from search.models import Job, JobItemState, SearchSession
+from search.models import Job, JobItemState, JobState, SearchSession
 from search.selectors.jobs import fetch_jobs_for_user, job_get_for_user
 from search.services.fetch import fetch_job_create
 from search.services.jobs import job_cancel
@@ -62,10 +62,41 @@ def fetch_job(request: HttpRequest, job_id: int) -> HttpResponse:
     context = {
         "job": job,
         "items": items,
+        "problem": job_problem(job),
         "form": FetchForm(user=request.user, initial={"query": job.query}),
         "can_cancel": job.is_cancellable and _may_cancel(request.user, job),
     }
     return render(request, "search/fetch.html", context)
+
+
+# A failed job's message is for curators and logs (the exception as raised); the page says what happened in words.
+_PROBLEMS = (
+    (
+        ("rate-limiting", "ratelimit"),
+        "DuckDuckGo is refusing image searches from this server for now because it asked too often; "
+        "try again in a few minutes.",
+    ),
+    (
+        ("did not answer in time", "timeout", "timed out"),
+        "The web search took too long to answer; try again in a moment.",
+    ),
+    (
+        ("dns", "connect", "network", "resolve", "unreachable", "sending request", "ssl"),
+        "The web search could not be reached from this server: it has no working connection to the internet, "
+        "or the search service is down.",
+    ),
+)
+
+
+def job_problem(job: Job) -> str:
+    """One sentence saying why a failed job failed ("" for a job that did not fail)."""
+    if job.state != JobState.FAILED:
+        return ""
+    text = job.message.lower()
+    for words, sentence in _PROBLEMS:
+        if any(word in text for word in words):
+            return sentence
+    return "The fetch stopped because of an error on the server; try again, and tell a curator if it fails again."
 
 
 @login_required

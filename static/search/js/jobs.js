@@ -8,6 +8,12 @@
   const labels = { indexed: "indexed", skipped: "skipped", failed: "failed", downloaded: "downloaded" };
 
   function draw(event) {
+    // A failure is explained in words, with a retry button, by the page itself: show it.
+    if (event.state === "failed" && box.dataset.state !== "failed") {
+      location.reload();
+      return;
+    }
+    if (!field("bar")) return;
     for (const name of ["done", "skipped", "failed", "total"]) field(name).textContent = event[name];
     field("bar").max = Math.max(event.total, 1);
     field("bar").value = event.processed;

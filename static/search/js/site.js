@@ -60,7 +60,8 @@
     const pasted = (event.clipboardData || window.clipboardData).getData("text");
     const kept = field.value.length - (field.selectionEnd - field.selectionStart);
     if (kept + pasted.length <= limit) return;
-    const note = document.getElementById(field.dataset.noteId || "") || field.parentElement.querySelector(".length-note");
+    const described = (field.getAttribute("aria-describedby") || "").split(" ").map((id) => document.getElementById(id));
+    const note = described.find((element) => element && element.classList.contains("length-note"));
     if (note) {
       note.textContent = "Your text was shortened to " + limit.toLocaleString("en") + " characters, the most a query can hold.";
       note.hidden = false;
