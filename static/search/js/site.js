@@ -82,6 +82,24 @@
   }
   window.imagesearch = { setBusy: setBusy, showFieldError: showFieldError };
 
+  // Buttons that copy a field's text (an API key shown once), and forms that ask before doing something final.
+  document.addEventListener("click", async function (event) {
+    const button = event.target.closest("button[data-copy]");
+    if (!button) return;
+    const field = document.getElementById(button.dataset.copy);
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+    } catch (error) {
+      document.execCommand("copy"); // pages served over plain http have no clipboard API
+    }
+    button.textContent = button.dataset.copiedLabel || "Copied";
+  });
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  }, true);
+
   document.addEventListener("submit", function (event) {
     const form = event.target;
     if (!form.matches("form[data-progress]") || event.defaultPrevented) return;
