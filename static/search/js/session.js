@@ -487,8 +487,11 @@
     }
   });
 
+  // Back and forward between turns reload the page at that turn; a jump within the page (the skip link) does not.
+  const loadedPosition = (document.getElementById("turn-results") || {}).dataset?.turnPosition;
   window.addEventListener("popstate", function () {
-    location.reload();
+    const wanted = new URLSearchParams(location.search).get("turn") || loadedPosition;
+    if (wanted !== document.getElementById("turn-results").dataset.turnPosition) location.reload();
   });
 
   // --- lightbox: the large image, its details and actions; buttons, arrow keys and swipes step through ---
