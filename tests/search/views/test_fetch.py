@@ -120,3 +120,15 @@ def test_only_the_owner_or_a_curator_may_cancel(client, user, django_user_model)
     assert client.post(cancel_url).status_code == 302
     job.refresh_from_db()
     assert job.state == JobState.CANCELLED
+
+
+def test_a_failed_fetch_is_explained_in_one_sentence_with_a_retry(client, user):
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="search", codename="add_image"))
+    message = "DNSError: DNSError('error sending request for url (https://duckduckgo.com/)')"
+    job = Job.objects.create(
+        kind="fetch", user=user, query="owls", params={"count": 4}, state=JobState.FAILED, message=message
+    )
+    client.force_login(user)
+    page = client.get(reverse("search:fetch_job", args=[job.pk])).content.decode()
+    assert "could not be reached from this server" in page and 'id="fetch-retry"' in page
+    assert 'name="query" value="owls"' in page and 'name="count" value="4"' in page

@@ -124,3 +124,11 @@ def test_heic_and_avif_round_trip_as_originals_and_as_jpeg(auth_client, fmt, con
     decoded = PILImage.open(io.BytesIO(converted.content))
     assert (decoded.format, decoded.size) == ("JPEG", (60, 40))
     assert decoded.getpixel((30, 20)) == pytest.approx((128, 0, 128), abs=12)
+
+
+def test_a_zip_of_nothing_gets_a_page_that_says_what_to_do(auth_client):
+    response = auth_client.get("/images/download.zip", {"format": "jpeg"}, HTTP_REFERER="http://testserver/sessions/1/")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Nothing to download yet" in page and "Select at least one image to download" in page
+    assert 'href="http://testserver/sessions/1/"' in page and "This field is required" not in page

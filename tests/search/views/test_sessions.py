@@ -158,3 +158,53 @@ def test_an_impossible_date_range_is_a_400_that_says_so(auth_client, user, colle
     response = auth_client.post("/", {"q": "a shape", "taken_after": "2024-06-02", "taken_before": "2024-06-01"})
     assert response.status_code == 400 and b"later than" in response.content
     assert not SearchSession.objects.exists()
+
+
+def test_home_says_how_large_the_collection_is(auth_client, collection):
+    page = auth_client.get("/")
+    assert f"Search {len(collection)} images".encode() in page.content
+
+
+def test_a_refused_upload_is_explained_without_library_names(auth_client, collection):
+    upload = SimpleUploadedFile("q.jpg", b"not really a jpeg", content_type="image/jpeg")
+    response = auth_client.post("/", {"image": upload})
+    assert b"not an image that can be read" in response.content and b"Pillow" not in response.content
+
+
+def test_load_more_answers_the_next_cards_as_html(auth_client, session):
+    first = session.turns.get()
+    response = auth_client.get(f"/sessions/{session.pk}/turns/1/more/", {"shown": 6})
+    page = response.json()
+    assert response.status_code == 200 and page["html"].count('class="result"') == 10 and page["more"] is False
+    assert not any(f'data-image-id="{row["id"]}"' in page["html"] for row in first.results)
+    assert auth_client.get(f"/sessions/{session.pk}/turns/9/more/", {"shown": 6}).status_code == 404
+    assert auth_client.get(f"/sessions/{session.pk}/turns/1/more/", {"shown": "x"}).status_code == 404
+
+
+def test_the_session_page_shows_its_tree_chips_and_load_more(auth_client, session):
+    first = session.turns.get()
+    turn_create(session=session, feedback="no squares")
+    turn_create(session=session, parent=first, feedback="bigger")
+    page = auth_client.get(f"/sessions/{session.pk}/").content.decode()
+    assert 'aria-label="Branch from turn 1"' in page and 'aria-label="Remove “bigger”"' in page
+    assert f"/sessions/{session.pk}/turns/3/more/" in page
+
+
+def test_example_images_are_served_to_their_sessions_owner_only(auth_client, client, other_user, session):
+    first = SimpleUploadedFile("a.png", image_bytes("red", fmt="PNG"), content_type="image/png")
+    auth_client.post(f"/sessions/{session.pk}/", {"image": first})
+    image = session.query_images.get()
+    url = f"/sessions/{session.pk}/query-images/{image.pk}/"
+    assert auth_client.get(url).status_code == 200
+    assert f'src="{url}"'.encode() in auth_client.get(f"/sessions/{session.pk}/").content
+    client.force_login(other_user)
+    assert client.get(url).status_code == 404
+
+
+def test_a_turn_can_search_again_with_the_sessions_example_image(auth_client, session):
+    upload = SimpleUploadedFile("a.png", image_bytes("red", fmt="PNG"), content_type="image/png")
+    auth_client.post(f"/sessions/{session.pk}/", {"image": upload})
+    image = session.query_images.get()
+    response = auth_client.post(f"/sessions/{session.pk}/", {"text": "red", "query_image": image.pk})
+    assert response.status_code == 302
+    assert session.turns.get(position=3).query_image == image
