@@ -1,5 +1,6 @@
-"""Screenshots of the results page at a laptop and a phone size, for the README (UPDATE_SCREENSHOT=1 writes them
-to docs/screenshots/); without it the test still drives the same path and checks that the grid is dense."""
+"""Screenshots of the results page at a laptop and a phone size, for the README: UPDATE_SCREENSHOT=1 writes them to
+docs/screenshots/ (results-<size>-<SCREENSHOT_NAME, default "after">.png, and results-desktop-refined.png: a
+refinement with a selection); without it the test still drives the same path."""
 
 from __future__ import annotations
 
@@ -44,7 +45,30 @@ def test_the_results_page_at_laptop_and_phone_size(transactional_db, gallery, li
         page.get_by_role("button", name="Search").click()
         page.wait_for_url(re.compile(r"/sessions/\d+/$"))
         page.wait_for_load_state("networkidle")
-        if os.environ.get("UPDATE_SCREENSHOT") == "1":
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / f"results-{size}-{name}.png"))
+        shoot(page, f"results-{size}-{name}.png")
+        if size == "desktop":
+            refined(page)
+            shoot(page, "results-desktop-refined.png")
         context.close()
+
+
+def shoot(page, name: str) -> None:
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.mouse.move(0, 0)
+        page.screenshot(path=str(SCREENSHOTS / name))
+
+
+def refined(page) -> None:
+    """A refinement with a chip, three pictures selected and one pointed at."""
+    page.wait_for_selector("body[data-socket=open]")
+    page.get_by_label("Feedback", exact=True).fill("no squares")
+    page.get_by_role("button", name="Refine").click()
+    page.wait_for_selector('#turn-results[data-turn-position="2"]')
+    cards = page.locator("#result-grid .result")
+    for index in (1, 2, 4):
+        cards.nth(index).locator("a.thumb").focus()
+        page.keyboard.press("x")
+    cards.nth(0).locator("a.thumb").focus()
+    page.keyboard.press("r")
+    page.wait_for_load_state("networkidle")

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from PIL import Image as PILImage
@@ -14,8 +11,6 @@ from PIL import Image as PILImage
 from tests.browser.helpers import shown_ids, sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-results.png"
 
 
 def test_search_refine_download_and_privacy(transactional_db, collection, live_asgi_server, browser, tmp_path):
@@ -45,9 +40,6 @@ def test_search_refine_download_and_privacy(transactional_db, collection, live_a
     second_ids = shown_ids(page)
     assert first_ids[0] not in second_ids and first_ids[1] not in second_ids, "judged images are not shown again"
     assert page.locator(".turn-tree li").count() == 2
-    if os.environ.get("UPDATE_SCREENSHOT") == "1":
-        page.screenshot(path=str(tmp_path / "results.png"), full_page=False)
-        shutil.copy(tmp_path / "results.png", SCREENSHOT)
 
     # The lightbox, and a JPEG download from it.
     cards.nth(0).locator("a.thumb").click()
