@@ -11,7 +11,7 @@ from django.db.models import Count, QuerySet
 
 from search.errors import InvalidQuery
 from search.models import Image, QueryImage, SearchSession, SearchTurn, TurnKind
-from search.query import MAX_TOP_K, SearchHit, SearchScope
+from search.query import MAX_TOP_K, PhotoFilters, SearchHit, SearchScope
 from search.selectors.vector import search_by_vector, to_hit
 
 
@@ -182,14 +182,16 @@ class HitsPage:
 
 
 def turn_more_hits(*, session: SearchSession, turn: SearchTurn, shown: int, page: int | None = None) -> HitsPage:
-    """Results of `turn` past the `shown` on the page: the next best by its query vector, leaving out what it
-    showed and what its branch judged, as the turn itself did; `more` says whether a further page may follow."""
+    """Results of `turn` past the `shown` on the page: the next best by its query vector within its photo filters,
+    leaving out what it showed and what its branch judged, as the turn itself did (a hybrid turn pages on by its
+    vector); `more` says whether a further page may follow."""
     page = page or settings.SEARCH_DEFAULT_TOP_K
     own = [row["id"] for row in turn.results]
     skip = max(0, shown - len(own))
     top_k = min(MAX_TOP_K, skip + page)
     if turn.query_vector is None or skip >= top_k:
         return HitsPage([], False)
-    scope = SearchScope(top_k=top_k, exclude_ids=judged_ids(session, turn) | set(own))
+    excluded = judged_ids(session, turn) | set(own)
+    scope = SearchScope(top_k=top_k, exclude_ids=excluded, photo=PhotoFilters.from_json(turn.filters))
     hits = search_by_vector(np.asarray(turn.query_vector, dtype=np.float32), scope=scope, model_key=turn.model_key)
     return HitsPage(hits[skip:], more=len(hits) == top_k and top_k < MAX_TOP_K)

@@ -3,7 +3,8 @@
 import pytest
 
 from search.errors import InvalidQuery
-from search.models import SearchSession, SearchTurn, TurnKind
+from search.models import Image, SearchSession, SearchTurn, TurnKind
+from search.query import PhotoFilters
 from search.selectors.sessions import query_image_get, turn_constraints, turn_more_hits, turn_tree
 from search.services.sessions import session_create, turn_create
 
@@ -82,3 +83,11 @@ def test_an_example_image_is_used_again_only_in_its_own_session(user, other_user
     for bad in (image.pk, "1", True):
         with pytest.raises(InvalidQuery):
             query_image_get(session=mine, query_image_id=bad)
+
+
+@pytest.mark.django_db
+def test_load_more_keeps_to_the_turns_photo_filters(user, collection, encoder):
+    Image.objects.filter(pk=collection["night.png"].pk).update(camera_model="Pixel 8")
+    session = session_create(user=user)
+    first = turn_create(session=session, text="night", top_k=1, encoder=encoder, photo=PhotoFilters(camera="pixel"))
+    assert turn_more_hits(session=session, turn=first, shown=1, page=5).hits == []
