@@ -27,5 +27,7 @@ def collection_overview() -> Overview:
         images.exclude(category="").values_list("category", flat=True).annotate(n=Count("id")).order_by("-n")[:6]
     )
     captions = images.exclude(caption="").order_by("-id").values_list("caption", flat=True)[:CAPTIONS_LOOKED_AT]
-    examples = [text for text in dict.fromkeys(captions) if len(text) <= EXAMPLE_MAX_LENGTH][:EXAMPLE_COUNT]
+    short = [text for text in dict.fromkeys(captions) if len(text) <= EXAMPLE_MAX_LENGTH]
+    # Spread over the captions looked at, so the examples are not four near-twins ingested together.
+    examples = short[:: max(1, len(short) // EXAMPLE_COUNT)][:EXAMPLE_COUNT]
     return Overview(image_count=images.count(), categories=categories, examples=examples or categories[:EXAMPLE_COUNT])

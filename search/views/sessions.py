@@ -18,7 +18,7 @@ from search.errors import InvalidQuery
 from search.files import file_response
 from search.forms import RefineForm, RenameForm, SearchForm
 from search.models import SearchSession, SearchTurn, TurnKind
-from search.query import MAX_TEXT_LENGTH, MAX_TOP_K
+from search.query import MAX_TEXT_LENGTH, MAX_TOP_K, PhotoFilters
 from search.selectors.overview import collection_overview
 from search.selectors.sessions import (
     TurnNode,
@@ -170,7 +170,25 @@ def session_context(session: SearchSession, turn: SearchTurn | None, *, form: Re
         "upload_limit": settings.UPLOAD_MAX_BYTES,
         "max_text": MAX_TEXT_LENGTH,
         "image_weight": _image_weight(turn),
+        "filter_words": filter_words(turn.filters if turn is not None else {}),
     }
+
+
+def filter_words(filters: dict) -> list[str]:
+    """A turn's mode and photo filters in words, for the chips above its results."""
+    photo = PhotoFilters.from_json(filters)
+    words = ["caption and file-name words count too"] if filters.get("mode") == "hybrid" else []
+    if photo.taken_after:
+        words.append(f"taken from {photo.taken_after:%-d %b %Y}")
+    if photo.taken_before:
+        words.append(f"taken until {photo.taken_before:%-d %b %Y}")
+    if photo.camera:
+        words.append(f"camera “{photo.camera}”")
+    if photo.has_location is not None:
+        words.append("with a place" if photo.has_location else "without a place")
+    if photo.bbox:
+        words.append("within a map area")
+    return words
 
 
 def _image_weight(turn: SearchTurn | None) -> str:

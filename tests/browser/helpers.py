@@ -32,6 +32,7 @@ def search(page, text: str, *, k: int | None = None) -> None:
     """From the home page: a description, then Search; waits for the session page and its live socket."""
     page.get_by_label("Describe it").fill(text)
     if k is not None:
+        page.get_by_text("More options").click()
         page.get_by_label("Pictures", exact=True).fill(str(k))
     page.get_by_role("button", name="Search", exact=True).click()
     page.wait_for_url(re.compile(r"/sessions/\d+/$"))

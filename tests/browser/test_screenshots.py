@@ -1,6 +1,7 @@
 """Screenshots of the results page at a laptop and a phone size, for the README: UPDATE_SCREENSHOT=1 writes them to
 docs/screenshots/ (results-<size>-<SCREENSHOT_NAME, default "after">.png, and results-desktop-refined.png: a
-refinement with a selection); without it the test still drives the same path."""
+refinement with a selection, and home-<size>.png: a new user's home page); without it the test still drives the same
+path."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ def test_the_results_page_at_laptop_and_phone_size(transactional_db, gallery, li
         context = browser.new_context(viewport=viewport, device_scale_factor=1)
         page = context.new_page()
         sign_up(page, live_asgi_server, f"shot{size}")
+        if name == "after":
+            shoot(page, f"home-{size}.png")
         page.get_by_label("Describe it").fill("a large red circle on the left")
         page.get_by_role("button", name="Search").click()
         page.wait_for_url(re.compile(r"/sessions/\d+/$"))

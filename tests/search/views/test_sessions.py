@@ -208,3 +208,11 @@ def test_a_turn_can_search_again_with_the_sessions_example_image(auth_client, se
     response = auth_client.post(f"/sessions/{session.pk}/", {"text": "red", "query_image": image.pk})
     assert response.status_code == 302
     assert session.turns.get(position=3).query_image == image
+
+
+def test_the_session_page_names_the_filters_its_search_keeps_to(auth_client, user, collection):
+    auth_client.post("/", {"q": "a shape", "taken_after": "2024-06-01", "camera": "iphone", "hybrid": "on"})
+    session = SearchSession.objects.get(user=user)
+    page = auth_client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "taken from 1 Jun 2024" in page and "camera “iphone”" in page
+    assert "caption and file-name words count too" in page
