@@ -21,7 +21,7 @@ def test_copy_the_new_key_and_confirm_before_revoking(transactional_db, live_asg
     page.get_by_role("button", name="Create token").click()
     key = page.get_by_label("New API key").input_value()
     page.get_by_role("button", name="Copy").click()
-    assert page.get_by_role("button", name="Copied").is_visible()
+    page.get_by_role("button", name="Copied").wait_for()  # the key is written to the clipboard first
     assert page.evaluate("navigator.clipboard.readText()") == key
 
     ApiToken.objects.filter(name="backup script").update(last_used_at=timezone.now())
