@@ -12,7 +12,9 @@ Session messages from the page (JSON objects):
   {"type": "turn", "key": "<idempotency key>", "parent": <turn id>?, "feedback": "...", "text": "...",
    "relevant": [ids], "not_relevant": [ids], "more_like": <image id>?, "show_judged": bool, "k": int,
    "image_weight": number?, "weights": {"alpha": .., "beta": .., ...},
-   "query_image": <id of an image uploaded earlier in this session>?}
+   "query_image": <id of an image uploaded earlier in this session>?,
+   "filters": {"mode": "hybrid"?, "taken_after": ISO date?, "camera": ..., ...}? (a new query's; refinements keep
+   their parent's)}
   {"type": "sync", "turn": <id of the turn on screen>?}   after every (re)connect
   {"type": "ping"}
 Replies: {"type": "turn", "key", "turn": {...}, "hits": [...], "results_html", "turns_html"} (the acknowledgement: a
@@ -36,6 +38,7 @@ from imagesearch.metrics import websocket_closed, websocket_opened
 from search.errors import InvalidQuery
 from search.models import Job, QueryImage, SearchSession, SearchTurn
 from search.pushes import job_group, session_group
+from search.query import PhotoFilters
 from search.selectors.jobs import job_get_for_user, job_snapshot
 from search.selectors.sessions import query_image_get, session_get_for_user, turn_hits, turn_to_refine
 from search.services.sessions import turn_create
@@ -43,7 +46,7 @@ from search.untrusted import load_json
 from search.views.sessions import turn_fragments
 
 TURN_FIELDS = {"type", "key", "parent", "feedback", "text", "relevant", "not_relevant", "more_like", "show_judged"}
-TURN_FIELDS |= {"k", "weights", "image_weight", "query_image"}
+TURN_FIELDS |= {"k", "weights", "image_weight", "query_image", "filters"}
 
 
 class JsonConsumer(AsyncJsonWebsocketConsumer):
@@ -236,4 +239,19 @@ def _turn_options(content: dict) -> dict:
         "top_k": content.get("k") or settings.SEARCH_DEFAULT_TOP_K,
         "weights": content.get("weights") or None,
         "image_weight": content.get("image_weight"),
+        **_filters(content.get("filters")),
     }
+
+
+def _filters(value) -> dict:
+    """A new query's mode and photo filters, as a turn stores them ({"mode": "hybrid", "camera": "pixel", ...}): the
+    session page sends those of the turn on screen, so a search made again from it keeps to them."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidQuery("filters must be an object.", field="filters")
+    try:
+        photo = PhotoFilters.from_json({name: item for name, item in value.items() if name != "mode"})
+    except (TypeError, ValueError) as error:
+        raise InvalidQuery(f"filters: {error}", field="filters") from None
+    return {"mode": value.get("mode") or "vector", "photo": photo}

@@ -161,7 +161,7 @@ def session_context(session: SearchSession, turn: SearchTurn | None, *, form: Re
         "turns": turns,
         "turn_tree": [_node(session, node) for node in turn_tree(turns)],
         "constraints": constraints,
-        "constraints_json": asdict(constraints),
+        "constraints_json": {**asdict(constraints), "filters": turn.filters if turn is not None else {}},
         "query_image_url": _query_image_url(session, constraints.query_image_id),
         "hits": hits,
         "more_url": _more_url(session, turn, hits),

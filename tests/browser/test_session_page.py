@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from search.models import Image
 from tests.browser.helpers import axe_check, search, shown_ids, sign_up
 from tests.web_fixtures import shape_png
 
@@ -87,3 +88,21 @@ def test_turns_show_the_example_image_and_the_picture_they_started_from(
     started = page.locator('.turn-node[data-position="2"] img[alt="the image it started from"]')
     assert started.get_attribute("src").endswith(f"/images/{chosen}/thumbnail/")
     assert page.get_by_role("img", name="The image this search started from", exact=True).count() == 1
+
+
+def test_removing_a_refinement_keeps_the_searchs_filters(transactional_db, collection, live_asgi_server, browser):
+    Image.objects.filter(pk__in=sorted(collection)[:6]).update(camera_model="Pixel 8")
+    page = browser.new_context().new_page()
+    sign_up(page, live_asgi_server, "filtered")
+    page.get_by_label("Describe it").fill("a red circle")
+    page.get_by_text("More options").click()
+    page.get_by_label("Camera").fill("pixel")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_selector("body[data-socket=open]")
+    kept = page.get_by_role("list", name="Filters of this search")
+    assert "camera “pixel”" in kept.inner_text()
+    refine(page, "bigger", 2)
+    page.get_by_role("button", name="Remove “bigger”").click()
+    page.wait_for_selector('#turn-results[data-turn-position="3"]')
+    assert "camera “pixel”" in kept.inner_text()
+    assert set(shown_ids(page)) <= set(sorted(collection)[:6])

@@ -245,3 +245,15 @@ async def test_open_sockets_are_counted_for_the_metrics(application, cookie, ses
     opened = gauge._value.get()
     await communicator.disconnect()
     assert (opened - before, gauge._value.get() - before) == (1, 0)
+
+
+async def test_a_search_made_again_from_the_page_keeps_to_the_filters_it_sends(application, cookie, session):
+    communicator = socket(application, f"/ws/sessions/{session.pk}/", cookie)
+    assert (await communicator.connect(timeout=10))[0]
+    filters = {"mode": "hybrid", "camera": "pixel", "taken_after": "2024-06-01T00:00:00+00:00"}
+    reply = await exchange(communicator, {"type": "turn", "text": "a red circle", "filters": filters})
+    refused = await exchange(communicator, {"type": "turn", "text": "a red circle", "filters": {"taken_after": "x"}})
+    await communicator.disconnect()
+    turn = await database_sync_to_async(session.turns.get)(position=2)
+    assert reply["type"] == "turn" and turn.filters == filters
+    assert refused["type"] == "error" and refused["field"] == "filters"

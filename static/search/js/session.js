@@ -251,9 +251,16 @@
     };
   }
 
+  // A search made again from this page keeps to the filters of the one on screen (dates, camera, hybrid words).
+  function filtersInForce() {
+    const filters = JSON.parse(document.getElementById("constraints").textContent).filters || {};
+    return Object.keys(filters).length ? { filters: filters } : {};
+  }
+
   function queryMessage(queryForm) {
     const data = new FormData(queryForm);
     return {
+      ...filtersInForce(),
       type: "turn",
       key: newKey(),
       parent: numberOrUndefined(data.get("parent")),
@@ -277,6 +284,7 @@
       not_relevant: button.dataset.judged === "not_relevant" ? [] : c.not_relevant_ids,
       show_judged: true,
       ...{ k: commonFields().k, weights: commonFields().weights },
+      ...filtersInForce(),
     };
     if (c.more_like_image_id) message.more_like = c.more_like_image_id;
     else {
