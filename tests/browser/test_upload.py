@@ -16,7 +16,7 @@ from tests.factories import noise_image_bytes, photo_bytes
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PASSWORD = "a-long-browser-passphrase-7"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-upload.png"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "upload-desktop.png"
 
 
 def log_in(page, base_url: str, username: str) -> None:
