@@ -97,6 +97,7 @@ def api_upload_job_rate(jpegs: list[bytes]) -> Throughput:
 def rescan_unchanged(root: Path, count: int, *, model_key: str, dim: int) -> tuple[float, str]:
     """Seconds to rescan `count` unchanged in-place files (rows written directly: the scan is what is timed)."""
     root.mkdir(parents=True)
+    Image.objects.filter(embedding_model=model_key).delete()  # left by a run stopped halfway
     rows = []
     vector = np.zeros(dim, dtype=np.float32)
     vector[0] = 1.0
@@ -137,6 +138,7 @@ def _jpeg_thumbnail(image: PILImage.Image, side: int) -> bytes:
 def filtered_latencies(count: int, dim: int, queries: int, k: int, *, model_key: str) -> list[tuple[str, dict, float]]:
     """p50/p95/p99 of vector queries within date filters matching 1% and 10% of `count` rows, and unfiltered;
     with the share of queries that still returned k rows."""
+    Image.objects.filter(embedding_model=model_key).delete()  # left by a run stopped halfway
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(count, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -1,7 +1,9 @@
+import hashlib
 import platform
 import tempfile
 from pathlib import Path
 
+from django.db.models import Max
 from django.test import override_settings
 
 from search.encoder import get_encoder
@@ -32,9 +34,10 @@ class Command(LabCommand):
         self.stdout.write(f"CPU: {platform.processor() or platform.machine()}; {options}\n")
         with tempfile.TemporaryDirectory() as scratch, override_settings(MEDIA_ROOT=f"{scratch}/media"):
             root = Path(scratch)
-            Image.objects.all().delete()
+            # Other collections of the lab database (simulate's) stay: only the rows this run adds are removed.
+            self.first_new_id = (Image.objects.aggregate(last=Max("id"))["last"] or 0) + 1
             self._ingest(root, options["images"], (width, height))
-            Image.objects.all().delete()
+            self._remove_own_rows()
             with override_settings(LIBRARY_PATHS=[str(root / "library")]):
                 seconds, report = photos.rescan_unchanged(
                     root / "library", options["rescan_files"], model_key="bench:rescan", dim=options["dim"]
@@ -43,19 +46,24 @@ class Command(LabCommand):
                 f"\nRescan of {options['rescan_files']:,} unchanged in-place files: {seconds:.2f} s "
                 f"({options['rescan_files'] / seconds:,.0f} files/s; {report})\n"
             )
-            Image.objects.all().delete()
+            self._remove_own_rows()
             self._thumbnails((width, height))
             self._filtered(options)
-            Image.objects.all().delete()
+            self._remove_own_rows()
+
+    def _remove_own_rows(self) -> None:
+        Image.objects.filter(id__gte=self.first_new_id).delete()
 
     def _ingest(self, root: Path, count: int, size: tuple[int, int]) -> None:
         encoder = get_encoder()
         jpegs = photo_like_jpegs(count, size=size, seed=1)
+        # A run stopped halfway leaves its pictures behind: they would be found "already indexed" this time.
+        Image.objects.filter(sha256__in=[hashlib.sha256(data).hexdigest() for data in jpegs]).delete()
         runs = [photos.folder_ingest_rate(encoder, jpegs, root / "folder")]
         for files, label in ((1, "POST /api/images/, 1 file per request"), (8, "POST /api/images/, 8 per request")):
-            Image.objects.all().delete()
+            self._remove_own_rows()
             runs.append(photos.api_upload_rate(jpegs, files_per_request=files, label=label))
-        Image.objects.all().delete()
+        self._remove_own_rows()
         runs.append(photos.api_upload_job_rate(jpegs))
         self.stdout.write(f"\n{count} photo-like JPEGs {size[0]}x{size[1]}, model {encoder.model_key}, same run\n")
         self.stdout.write("| path | images/s | vs folder ingest |\n|---|---:|---:|")

@@ -5,13 +5,14 @@ import re
 import pytest
 
 from search.models import Image
-from tests.factories import command_output
+from tests.factories import command_output, image_row, unit_vector
 
 # Autocommit, as the command runs: a large upload queues its job when its transaction commits.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_bench_photos_prints_every_table_and_leaves_no_rows(encoder):
+def test_bench_photos_prints_every_table_and_leaves_other_rows_alone(encoder):
+    simulated = image_row(vector=unit_vector(16, 1), model_key="simulated:other")
     output = command_output(
         "bench_photos",
         "--images",
@@ -33,4 +34,4 @@ def test_bench_photos_prints_every_table_and_leaves_no_rows(encoder):
     assert re.search(r"\| webp \| [\d,]+ \|", output) and re.search(r"\| jpeg \| [\d,]+ \|", output)
     assert re.search(r"\| within 1% \(SEARCH_EXACT_BELOW=2000\) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 100% \|", output)
     assert "| within 1%, the HNSW graph only (SEARCH_EXACT_BELOW=0) |" in output
-    assert not Image.objects.exists()
+    assert list(Image.objects.values_list("id", flat=True)) == [simulated.id]
