@@ -151,22 +151,15 @@ def filtered_latencies(count: int, dim: int, queries: int, k: int, *, model_key:
     ensure_hnsw_index(model_key, dim)
     probes = rng.normal(size=(queries, dim)).astype(np.float32)
     results = []
-    runs = [
-        ("unfiltered", None, settings.SEARCH_EXACT_BELOW),
-        ("taken within 10% of the dates", 0.10, settings.SEARCH_EXACT_BELOW),
-        (f"within 1% (SEARCH_EXACT_BELOW={settings.SEARCH_EXACT_BELOW})", 0.01, settings.SEARCH_EXACT_BELOW),
-        ("within 1%, the HNSW graph only (SEARCH_EXACT_BELOW=0)", 0.01, 0),
-    ]
-    for label, share, exact_below in runs:
+    for label, share in (("unfiltered", None), ("taken within 10% of the dates", 0.10), ("within 1%", 0.01)):
         photo = PhotoFilters()
         if share is not None:
             photo = PhotoFilters(taken_after=base, taken_before=base + dt.timedelta(minutes=int(count * share) - 1))
         scope = SearchScope(top_k=k, photo=photo)
         samples, full = [], 0
-        with override_settings(SEARCH_EXACT_BELOW=exact_below):
-            for probe in probes:
-                elapsed, hits = time_ms(lambda p=probe, s=scope: search_by_vector(p, scope=s, model_key=model_key))
-                samples.append(elapsed)
-                full += len(hits) == k
+        for probe in probes:
+            elapsed, hits = time_ms(lambda p=probe, s=scope: search_by_vector(p, scope=s, model_key=model_key))
+            samples.append(elapsed)
+            full += len(hits) == k
         results.append((label, percentiles(samples), full / queries))
     return results
