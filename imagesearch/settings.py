@@ -227,9 +227,6 @@ SEARCH_IMAGE_WEIGHT = env_float("SEARCH_IMAGE_WEIGHT", 0.5, minimum=0.0, maximum
 # HNSW candidate list size; raised to top_k when a query asks for more. 80 is the knee of the measured curve
 # (docs/benchmarks.md, "Speed at scale"): at 100k clustered vectors recall@10 0.90 -> 0.96 over 40 for a few ms.
 SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 80, minimum=1, maximum=1000)
-# A search filtered by date or place that leaves at most this many images compares them all exactly (through the
-# b-tree index of the filter) instead of walking the HNSW graph; 0: always the graph (docs/benchmarks.md).
-SEARCH_EXACT_BELOW = env_int("SEARCH_EXACT_BELOW", 2000, minimum=0)
 
 # --- Captions and language -------------------------------------------------------------------------------------
 # Image captioner (transformers): a hub name or a local folder saved with save_pretrained.

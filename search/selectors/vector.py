@@ -47,26 +47,12 @@ def search_by_vector(vector: np.ndarray, *, scope: SearchScope, model_key: str) 
             vector, fields=HIT_FIELDS, category=scope.category, source=scope.source, **options
         )
     else:
-        images = scope_images(scope).only(*HIT_FIELDS)
-        exact = scope.exact or few_enough_for_exact(images, scope, model_key)
-        nearest = images.nearest(vector, exact=exact, after=scope.after, **options)
+        nearest = scope_images(scope).only(*HIT_FIELDS).nearest(vector, exact=scope.exact, after=scope.after, **options)
     hits = [to_hit(image, 1.0 - image.distance, distance=float(image.distance)) for image in nearest]
     # Trimming after the top-k query gives the same rows as filtering first: both keep the best scores.
     if scope.min_score is not None:
         hits = [hit for hit in hits if hit.score >= scope.min_score]
     return hits
-
-
-def few_enough_for_exact(images: ImageQuerySet, scope: SearchScope, model_key: str) -> bool:
-    """Whether a date or place filter leaves at most SEARCH_EXACT_BELOW images: then reading them through their
-    b-tree index and comparing each vector beats walking the HNSW graph past ~100 rows for every one kept (and finds
-    the true nearest). Asked with LIMIT, so it stops early when the filter keeps many; only for filters on indexed
-    columns (a camera substring has no index to answer the question cheaply)."""
-    limit = settings.SEARCH_EXACT_BELOW
-    photo = scope.photo
-    if not limit or not (photo.taken_after or photo.taken_before or photo.bbox):
-        return False
-    return images.embedded_with(model_key).values("id")[: limit + 1].count() <= limit
 
 
 def plain_scope(scope: SearchScope) -> bool:

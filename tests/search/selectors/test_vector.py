@@ -3,10 +3,7 @@ query through the HNSW index still returns k rows (iterative index scans)."""
 
 import datetime as dt
 
-import numpy as np
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from search.errors import InvalidQuery
 from search.query import PhotoFilters, SearchScope
@@ -107,31 +104,3 @@ def test_bad_filters_are_refused_naming_the_field(arguments, field):
     with pytest.raises(InvalidQuery) as error:
         PhotoFilters(**arguments)
     assert error.value.field == field
-
-
-def statements_of(call):
-    with CaptureQueriesContext(connection) as captured:
-        result = call()
-    return result, " ".join(query["sql"] for query in captured.captured_queries)
-
-
-def test_a_selective_date_filter_compares_its_few_images_exactly(photos, settings):
-    """30 of 300 photos are from June: under SEARCH_EXACT_BELOW they are all compared, the true top 10 come back."""
-    settings.SEARCH_EXACT_BELOW = 50
-    june = PhotoFilters(taken_after=JUNE, taken_before=JUNE + dt.timedelta(days=30))
-    hits, sql = statements_of(lambda: search(june))
-    assert "enable_indexscan" in sql  # the exact path
-    probe = unit_vector(DIM, 1000)
-    in_june = [row for row in photos if row.taken_at >= JUNE]
-    truth = sorted(in_june, key=lambda row: -float(np.dot(row.embedding, probe)))[:10]
-    assert [hit.id for hit in hits] == [row.id for row in truth]
-
-
-def test_a_broad_filter_or_a_camera_filter_walks_the_graph(photos, settings):
-    settings.SEARCH_EXACT_BELOW = 50
-    _, broad = statements_of(lambda: search(PhotoFilters(taken_before=JUNE + dt.timedelta(days=30))))
-    _, camera = statements_of(lambda: search(PhotoFilters(camera="canon")))
-    assert "enable_indexscan" not in broad and "enable_indexscan" not in camera
-    settings.SEARCH_EXACT_BELOW = 0
-    _, off = statements_of(lambda: search(PhotoFilters(taken_after=JUNE)))
-    assert "enable_indexscan" not in off
