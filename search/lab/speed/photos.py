@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import override_settings
 from PIL import Image as PILImage
 from rest_framework.test import APIClient
@@ -149,6 +150,10 @@ def filtered_latencies(count: int, dim: int, queries: int, k: int, *, model_key:
         row.taken_at = base + dt.timedelta(minutes=int(order))
     Image.objects.bulk_create(rows, batch_size=2000)
     ensure_hnsw_index(model_key, dim)
+    # Statistics as autovacuum leaves them on a live table: without them the planner guesses how many rows a date
+    # range keeps and may walk the HNSW graph where a b-tree read of the few matching rows is ~10x faster.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE search_image")
     probes = rng.normal(size=(queries, dim)).astype(np.float32)
     results = []
     for label, share in (("unfiltered", None), ("taken within 10% of the dates", 0.10), ("within 1%", 0.01)):
