@@ -75,16 +75,8 @@ def load_image(
     least `reduce_to` pixels (libjpeg scales in the DCT domain: a 12-megapixel photo decodes several times faster).
     Every byte is still decoded, so damaged files are refused as before; width and height are the full image's.
     """
-    if not data:
-        raise InvalidImage("the file is empty")
-    if max_bytes is not None and len(data) > max_bytes:
-        raise InvalidImage(f"the file is {len(data):,} bytes; the limit is {max_bytes:,}")
-    image = _open(data)
-    if image.format not in allowed_formats:
-        raise InvalidImage(f"{image.format or 'unknown'} images are not accepted")
+    image = open_checked(data, max_pixels=max_pixels, max_bytes=max_bytes, allowed_formats=allowed_formats)
     width, height = image.size
-    if width * height > max_pixels:
-        raise InvalidImage(f"{width}x{height} pixels is over the limit of {max_pixels:,} (decompression bomb?)")
     metadata = read_metadata(image)
     if reduce_to and image.format in REDUCIBLE_FORMATS:
         _reduce(image, reduce_to)
@@ -100,6 +92,24 @@ def load_image(
         height=height,
         metadata=metadata,
     )
+
+
+def open_checked(
+    data: bytes, *, max_pixels: int, max_bytes: int | None = None, allowed_formats: frozenset[str] = ALLOWED_FORMATS
+) -> PILImage.Image:
+    """`data` opened (header read, no pixel decoded) and checked: not empty, not too large, an accepted format,
+    not too many pixels; InvalidImage with the reason otherwise. The cheap half of load_image."""
+    if not data:
+        raise InvalidImage("the file is empty")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise InvalidImage(f"the file is {len(data):,} bytes; the limit is {max_bytes:,}")
+    image = _open(data)
+    if image.format not in allowed_formats:
+        raise InvalidImage(f"{image.format or 'unknown'} images are not accepted")
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InvalidImage(f"{width}x{height} pixels is over the limit of {max_pixels:,} (decompression bomb?)")
+    return image
 
 
 def _open(data: bytes) -> PILImage.Image:

@@ -9,18 +9,15 @@ answered at once and never stored.
 
 from __future__ import annotations
 
-import io
 import logging
-import warnings
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from PIL import Image as PILImage
 
-from search.imagefiles import ALLOWED_FORMATS
+from search.imagefiles import InvalidImage, open_checked
 from search.models import ImageSource, Job, JobItem, JobKind
 from search.services.captions import captions_queue
 from search.services.ingest import ADDED, ImageCandidate, ingest_batch
@@ -105,25 +102,14 @@ def _upload_job_create(files: list[File], *, user, category: str) -> Job:
 
 
 def _refusal(file: File) -> str | None:
-    """Why the file cannot be added, read from its size and header only (no pixels decoded); None if it may."""
-    if file.size > settings.IMAGE_MAX_BYTES:
+    """Why the file cannot be added, from its size and header only (no pixel decoded: the pipeline decodes it once,
+    later); None if it may. The same checks load_image starts with."""
+    if file.size > settings.IMAGE_MAX_BYTES:  # before reading a byte of it
         return f"the file is {file.size:,} bytes; the limit is {settings.IMAGE_MAX_BYTES:,}"
-    if not file.size:
-        return "the file is empty"
     try:
-        file.seek(0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            header = PILImage.open(io.BytesIO(file.read(min(file.size, 64 * 1024 * 1024))))
-        width, height = header.size
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
-        return "too many pixels (decompression bomb)"
-    except Exception:  # Pillow raises many kinds on content that is not an image
-        return "not an image (the content is not a format imagesearch reads)"
-    if header.format not in ALLOWED_FORMATS:
-        return f"{header.format} images are not accepted"
-    if width * height > settings.IMAGE_MAX_PIXELS:
-        return f"{width}x{height} pixels is over the limit of {settings.IMAGE_MAX_PIXELS:,} (decompression bomb?)"
+        open_checked(_read(file), max_pixels=settings.IMAGE_MAX_PIXELS)
+    except InvalidImage as error:
+        return str(error)
     return None
 
 
