@@ -62,8 +62,12 @@ class OriginalsStorage(Storage):
             default_storage.delete(name)
 
     def exists(self, name):
-        path = library_path(name) if is_in_place(name) else None
-        return path.is_file() if path is not None else default_storage.exists(name)
+        if not is_in_place(name):
+            return default_storage.exists(name)
+        try:
+            return library_path(name).is_file()
+        except FileNotFoundError:  # outside every library: not a file this storage serves
+            return False
 
     def size(self, name):
         path = library_path(name)

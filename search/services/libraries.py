@@ -90,7 +90,7 @@ def libraries_rescan(*, encoder: ClipEncoder | None = None, background: bool = F
     new = [name for name in on_disk if name not in rows]
     encoder = encoder or get_encoder()
     _rescan_changed(changed, encoder, report)
-    _rescan_new(new, on_disk, gone, encoder, report, background=background)
+    _rescan_new(new, on_disk, gone, encoder, report, roots=roots, background=background)
     newly_missing = [row.id for row in gone.values() if not row.missing]
     report.missing = Image.objects.filter(id__in=newly_missing).update(missing=True)
     if report.added or report.changed or report.moved or report.missing or report.returned:
@@ -172,7 +172,7 @@ def _reembed(row: _Row, path: Path, stat: os.stat_result, encoder: ClipEncoder) 
         raise
 
 
-def _rescan_new(new: list[str], on_disk, gone: dict[str, _Row], encoder, report, *, background: bool) -> None:
+def _rescan_new(new: list[str], on_disk, gone: dict[str, _Row], encoder, report, *, roots, background: bool) -> None:
     """Moved files rejoin their rows (by content); the others are ingested in place."""
     gone_by_sha = {row.sha256: row for row in gone.values()}
     candidates = []
@@ -190,10 +190,10 @@ def _rescan_new(new: list[str], on_disk, gone: dict[str, _Row], encoder, report,
             del gone[row.name]
             report.moved += 1
         else:
-            root = next(root for root in library_roots() if path.is_relative_to(root))
+            root = next(root for root in roots if path.is_relative_to(root))
             candidates.append(ImageCandidate(path=path, category=folder_category(root, path), in_place=True))
     if background:
-        for root in library_roots():
+        for root in roots:
             paths = [c.path for c in candidates if c.path.is_relative_to(root)]
             if paths:
                 ingest_job_create(root=root, paths=paths, in_place=True)
