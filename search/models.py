@@ -196,18 +196,24 @@ class ImageQuerySet(models.QuerySet):
         after: tuple[float, int] | None = None,
     ) -> list[Image]:
         query_vector = QueryVector(np.asarray(vector, dtype=np.float32))
+        shortlist = self._bits_shortlist(query_vector, candidates=candidates, after=after)
+        return NearestStatement(shortlist, rerank=limit).run(None, ef_search=max(ef_search, candidates))
+
+    def _bits_shortlist(
+        self, query_vector: QueryVector, *, candidates: int, after: tuple[float, int] | None = None
+    ) -> ImageQuerySet:
+        """The `candidates` rows nearest by Hamming distance (the `bit` index), each with the cosine distance of its
+        full vector, computed on the row the index scan fetched anyway (NearestStatement re-ranks them)."""
         dim = len(query_vector.values)
         hamming = HammingDistance(
             _bits(Cast("embedding", VectorField(dimensions=dim)), dim), _bits(QueryVectorValue(query_vector), dim)
         )
         # Without the vector(dim) cast: the re-rank must not be matched to a full-precision index of the model.
         distance = CosineDistance("embedding", QueryVectorValue(query_vector))
-        shortlisted = self.annotate(hamming=hamming)
+        shortlist = self.alias(hamming=hamming).annotate(distance=distance)
         if after is not None:  # the candidates come from past the cursor, so every page has its own
-            shortlisted = shortlisted.annotate(distance=distance).filter(_after(after))
-        shortlist = shortlisted.order_by("hamming").values("id")[:candidates]
-        query = self.filter(id__in=shortlist).annotate(distance=distance).order_by("distance", "id")[:limit]
-        return query._fetch_with_distance(ef_search=max(ef_search, candidates))
+            shortlist = shortlist.filter(_after(after))
+        return shortlist.order_by("hamming")[:candidates]
 
     def _fetch_with_distance(self, *, ef_search: int | None) -> list[Image]:
         """The rows (only the columns this queryset loads) and their distance, in one binary-parameter statement."""
@@ -227,15 +233,15 @@ class ImageQuerySet(models.QuerySet):
         """nearest() over the visible images (of one category and source, if given), reading only `fields`.
 
         The commonest search, so its statement is compiled by the ORM once per shape (model, limit, fields, index
-        kind, dimensions, category, source) and sent again with each new query vector: no queryset to build.
+        kind, dimensions, category, source, bit candidates) and sent again with each new query vector: no queryset
+        to build.
         """
         values = np.asarray(vector, dtype=np.float32)
         kind = index_kind()
-        if kind == BIT:  # the re-rank's statement: built each time
-            images = _visible_scope(self.visible(), category, source).only(*fields)
-            return images.nearest(values, model_key=model_key, limit=limit, ef_search=ef_search)
-        shape = (self.db, model_key, limit, tuple(fields), kind, len(values), category, source)
-        return _visible_statement(*shape).run(QueryVector(values, kind), ef_search=max(ef_search, limit))
+        candidates = max(settings.SEARCH_BIT_CANDIDATES, limit) if kind == BIT else 0
+        shape = (self.db, model_key, limit, tuple(fields), kind, len(values), category, source, candidates)
+        statement = _visible_statement(*shape)
+        return statement.run(QueryVector(values, _vector_type(kind)), ef_search=max(ef_search, limit, candidates))
 
 
 def _visible_scope(images: ImageQuerySet, category: str, source: str) -> ImageQuerySet:
@@ -246,13 +252,28 @@ def _visible_scope(images: ImageQuerySet, category: str, source: str) -> ImageQu
     return images
 
 
+def _vector_type(kind: str) -> str:
+    """The type the query vector is sent as for an index kind: `bit` compares full vectors in its re-rank."""
+    return HALFVEC if kind == HALFVEC else VECTOR
+
+
 @functools.lru_cache(maxsize=256)
 def _visible_statement(
-    db: str, model_key: str, limit: int, fields: tuple[str, ...], kind: str, dim: int, category: str, source: str
+    db: str,
+    model_key: str,
+    limit: int,
+    fields: tuple[str, ...],
+    kind: str,
+    dim: int,
+    category: str,
+    source: str,
+    candidates: int,
 ) -> NearestStatement:
     images = _visible_scope(Image.objects.using(db).visible(), category, source).only(*fields)
     images = images.embedded_with(model_key).defer("embedding", "caption_embedding")  # as nearest() does
-    probe = QueryVector(np.zeros(dim, dtype=np.float32), kind)  # each run sends its own vector in its place
+    probe = QueryVector(np.zeros(dim, dtype=np.float32), _vector_type(kind))  # each run sends its own vector
+    if kind == BIT:
+        return NearestStatement(images._bits_shortlist(probe, candidates=candidates), rerank=limit)
     return NearestStatement(images._nearest_query("embedding", probe, limit=limit))
 
 
@@ -260,10 +281,15 @@ class NearestStatement:
     """A nearest-neighbour SELECT as the ORM compiled it, runnable with a new query vector; rows become instances
     as Django's own iteration makes them (the compiler's select map and converters), only the cursor differs."""
 
-    def __init__(self, queryset: ImageQuerySet) -> None:
+    def __init__(self, queryset: ImageQuerySet, *, rerank: int | None = None) -> None:
         self.model, self.db = queryset.model, queryset.db
         self.compiler = queryset.query.get_compiler(queryset.db)
         self.sql, self.params = self.compiler.as_sql()
+        if rerank is not None:
+            # A `bit` shortlist: its rows carry their full-vector distance already, so the best `rerank` of them
+            # are picked in the same statement, instead of fetching every candidate a second time by id. The
+            # outer SELECT keeps the inner column order, so the compiler's select map still applies.
+            self.sql = f'SELECT * FROM ({self.sql}) AS shortlist ORDER BY "distance", "id" LIMIT {int(rerank)}'
         self.vector_at = [index for index, param in enumerate(self.params) if isinstance(param, QueryVector)]
         self.fields = self.compiler.klass_info["select_fields"]
         self.names = [self.compiler.select[index][0].target.attname for index in self.fields]

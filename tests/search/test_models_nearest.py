@@ -88,9 +88,11 @@ def test_keyset_pages_follow_each_other_with_every_kind(rows, kind):
     assert [image.distance for image in pages] == pytest.approx(_exact_order(rows, query, 15), abs=1e-5)
 
 
-def test_nearest_visible_reuses_its_compiled_statement_with_each_new_vector(rows):
+@pytest.mark.parametrize("kind", [VECTOR, HALFVEC, BIT])
+def test_nearest_visible_reuses_its_compiled_statement_with_each_new_vector(rows, kind, settings):
     from search.models import _visible_statement
 
+    settings.VECTOR_INDEX = kind
     fields = ("id", "caption")
     for seed in (11, 12):
         query = unit_vector(DIM, seed)
@@ -108,3 +110,32 @@ def test_nearest_visible_reuses_its_compiled_statement_with_each_new_vector(rows
         )
         == []
     )
+
+
+def test_nearest_visible_leaves_hidden_images_out_with_every_kind(rows, settings):
+    query = unit_vector(DIM, 21)
+    nearest = Image.objects.nearest(query, model_key=MODEL_KEY, limit=1, ef_search=100)[0]
+    Image.objects.filter(id=nearest.id).update(hidden=True)
+    for kind in INDEX_KINDS:
+        settings.VECTOR_INDEX = kind
+        found = Image.objects.nearest_visible(query, model_key=MODEL_KEY, limit=5, ef_search=100, fields=("id",))
+        assert len(found) == 5 and nearest.id not in {image.id for image in found}
+
+
+def test_the_bit_re_rank_reads_each_candidate_once(rows):
+    """The shortlist's index scan fetched the rows already: no second fetch of every candidate by its id."""
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        Image.objects.nearest(unit_vector(DIM, 8), model_key=MODEL_KEY, limit=5, index=BIT, candidates=20)
+    sql, params = next((sql, params) for sql, params in statements if '"distance"' in sql)
+    with search_cursor(connection) as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert hnsw_index_name(MODEL_KEY, kind=BIT) + " " in plan + " "
+    assert "search_image_pkey" not in plan and "Join" not in plan and "Nested Loop" not in plan
