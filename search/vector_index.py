@@ -46,17 +46,46 @@ def index_definition(kind: str, dimensions: int) -> str:
     return f"(embedding::{kind}({dim})) {kind}_cosine_ops"
 
 
+# What a row may hold besides its search vector before PostgreSQL moves values out to TOAST (toast_tuple_target);
+# 8160 is the most it accepts (a row must fit in a page).
+ROOM_BESIDES_THE_VECTOR = 2048
+LARGEST_ROW_TARGET = 8160
+
+
+def row_target(dimensions: int) -> int:
+    """The table's toast_tuple_target that keeps a `dimensions`-long search vector in its row (migration 0008)."""
+    return min(LARGEST_ROW_TARGET, 4 * int(dimensions) + 8 + ROOM_BESIDES_THE_VECTOR)
+
+
+def ensure_vectors_fit_in_rows(dimensions: int) -> None:
+    """Raise the table's toast_tuple_target so rows keep `dimensions`-long search vectors (before writing any).
+
+    The search vector is MAIN storage: it leaves its row only if the row would not fit in a page, so re-ranks and
+    exact comparisons never go through TOAST. A row longer than the target still moves its other large values out,
+    the caption vector first; with a target below the vector itself it would move every short text out instead,
+    hence raising it before the first row of a longer vector is written. Only ever raised: models share the table.
+    """
+    wanted = row_target(dimensions)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = 'search_image'::regclass")
+        options = dict(option.split("=", 1) for option in cursor.fetchone()[0] or [])
+        if int(options.get("toast_tuple_target", 0)) < wanted:
+            cursor.execute(f"ALTER TABLE search_image SET (toast_tuple_target = {wanted})")
+
+
 def caption_hnsw_index_name(model_key: str) -> str:
     return f"search_caption_hnsw_{hashlib.sha1(model_key.encode()).hexdigest()[:12]}"
 
 
 def ensure_hnsw_index(model_key: str, dimensions: int, *, halfvec: bool | None = None, kind: str | None = None) -> None:
-    """Create the HNSW index of `kind` (default: VECTOR_INDEX) for `model_key` unless it exists (cheap to repeat).
+    """Create the HNSW index of `kind` (default: VECTOR_INDEX) for `model_key` unless it exists (cheap to repeat),
+    after making room in the rows for its vectors (called before a model's rows are written).
 
     Not cached in the process: a rolled-back transaction (or a recreated database) can take the index away.
     halfvec=True/False is the older way to ask for the halfvec / vector kind.
     """
     kind = index_kind(kind, halfvec=halfvec)
+    ensure_vectors_fit_in_rows(dimensions)
     _create_index(
         hnsw_index_name(model_key, kind=kind),
         f"search_image USING hnsw ({index_definition(kind, dimensions)}) WHERE embedding_model = %s",

@@ -18,7 +18,13 @@ from django.db import connection, transaction
 from django.db.models import Count
 
 from search.models import Image
-from search.vector_index import INDEX_KINDS, ensure_hnsw_index, hnsw_index_name, index_kind
+from search.vector_index import (
+    INDEX_KINDS,
+    ensure_hnsw_index,
+    ensure_vectors_fit_in_rows,
+    hnsw_index_name,
+    index_kind,
+)
 
 SIMULATED_PREFIX = "simulated:"
 # Filter selectivities the benchmark measures: exactly 1% and 10% of the rows, by row number.
@@ -137,6 +143,7 @@ def simulate_images(
     if not model_key.startswith(SIMULATED_PREFIX):
         raise ValueError(f"simulated rows need a model key starting with {SIMULATED_PREFIX!r}")
     existing = Image.objects.filter(embedding_model=model_key).count()
+    ensure_vectors_fit_in_rows(space.dim)  # as ingest does before its first row
     for start in range(existing, count, batch_size):
         stop = min(start + batch_size, count)
         _copy_rows(_rows(space, model_key, start, stop))
