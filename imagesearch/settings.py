@@ -115,6 +115,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 # Unset DATABASE_URL: the embedded server, with its data here (started by the entry points, imagesearch.embedded).
 EMBEDDED_PGDATA = None if DATABASE_URL else VAR_DIR / "pgdata"
+# The embedded server's own page cache: the HNSW index searches walk should fit (docs/benchmarks.md, issue 19).
+EMBEDDED_POSTGRES_SHARED_BUFFERS = env_str("EMBEDDED_POSTGRES_SHARED_BUFFERS", "512MB")
 # Connections per process (web worker, Celery worker process, command) and how long a request waits for one; the
 # server sees at most WEB_WORKERS * DATABASE_POOL_SIZE connections from the web server, whatever the load.
 DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 8, minimum=1, maximum=200)
