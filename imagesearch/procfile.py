@@ -152,7 +152,8 @@ def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
 def prepare(
     env: dict[str, str], var_dir: Path, *, demo_images: int, username: str, password: str, superuser: bool = False
 ) -> str:
-    """What `make run` does before serving (migrate, collectstatic, a demo collection), then a user; its API key.
+    """What `make run` does before serving (migrate, collectstatic, a demo collection unless `demo_images` is 0), then
+    a user; its API key.
 
     For a stack in a folder of its own (IMAGESEARCH_VAR_DIR in `env`): the served-system tests and the HTTP
     load benchmark. The commands are make's own, run one after the other in one process (each of its own would
@@ -160,13 +161,13 @@ def prepare(
     """
     demo = str(var_dir / "demo")
     create = "create_superuser" if superuser else "create_user"
-    steps = [
-        ("migrate", "--noinput"),
-        ("collectstatic", "--noinput", "--verbosity", "0"),
-        ("make_dataset", demo, "--train", "0", "--test", str(demo_images), "--seed", "7"),
-        ("ingest", demo + "/images"),
-        ("import_captions", demo),
-    ]
+    steps = [("migrate", "--noinput"), ("collectstatic", "--noinput", "--verbosity", "0")]
+    if demo_images:
+        steps += [
+            ("make_dataset", demo, "--train", "0", "--test", str(demo_images), "--seed", "7"),
+            ("ingest", demo + "/images"),
+            ("import_captions", demo),
+        ]
     script = (
         "from django.core.management import call_command; "
         + "".join(f"call_command(*{list(step)!r}); " for step in steps)

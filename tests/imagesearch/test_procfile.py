@@ -6,7 +6,8 @@ import sys
 import psutil
 import pytest
 
-from imagesearch.procfile import ROOT, Stack, free_port, isolated_environment, procfile_commands
+from imagesearch import procfile
+from imagesearch.procfile import ROOT, Stack, free_port, isolated_environment, prepare, procfile_commands
 
 
 def test_the_project_procfile_names_the_web_worker_and_beat():
@@ -47,3 +48,14 @@ def test_an_isolated_environment_reads_no_env_file_and_keeps_debug_off(tmp_path)
     env = isolated_environment(tmp_path, free_port(), WEB_WORKERS="3")
     assert env["IMAGESEARCH_VAR_DIR"] == str(tmp_path) and env["DEBUG"] == "0"
     assert not (ROOT / env["IMAGESEARCH_ENV_FILE"]).exists() and env["WEB_WORKERS"] == "3"
+
+
+@pytest.mark.parametrize(("demo_images", "with_demo"), [(20, True), (0, False)])
+def test_prepare_adds_a_demo_collection_unless_it_is_asked_for_none(monkeypatch, tmp_path, demo_images, with_demo):
+    scripts = []
+    monkeypatch.setattr(procfile, "manage", lambda env, *args: scripts.append(args[-1]) or "API key: isk_key\n")
+
+    key = prepare({}, tmp_path, demo_images=demo_images, username="someone", password="a-long-passphrase-11")
+
+    assert key == "isk_key" and "'migrate'" in scripts[0] and "'collectstatic'" in scripts[0]
+    assert ("'make_dataset'" in scripts[0]) is with_demo and ("'import_captions'" in scripts[0]) is with_demo

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagesearch.procfile import ROOT, Stack, isolated_environment, manage, prepare, stop_embedded_servers
+from imagesearch.procfile import ROOT, Stack, free_port, isolated_environment, manage, prepare, stop_embedded_servers
 
 SHIPPED_CHECKPOINT = ROOT / "tests" / "fixtures" / "clip" / "imagesearch-tiny.pt"
 USERNAME, PASSWORD = "system-tester", "a-long-system-passphrase-73"
@@ -30,6 +31,15 @@ class System:
         """Run a management command the way an operator would, against this stack; its output."""
         return manage(self.env, *args, timeout=timeout)
 
+    def ingest_job(self, folder: Path) -> int:
+        """Queue a folder ingest job as an operator would (`manage.py ingest --background`); its id."""
+        output = self.manage("ingest", str(folder), "--background")
+        return int(output.split("queued ingest job ")[1].split(":")[0])
+
+    def job_counts(self, job_id: int) -> tuple[str, int, int, int, int]:
+        """A job's (state, total, done, skipped, failed), as its row says."""
+        return self.sql("SELECT state, total, done, skipped, failed FROM search_job WHERE id = %s", (job_id,))[0]
+
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
         """Ask the stack's PostgreSQL directly (what a DBA would see), as a client of its own."""
         import psycopg
@@ -40,6 +50,16 @@ class System:
             connect = {"host": str(self.var_dir / "pgdata"), "user": "postgres", "dbname": "imagesearch"}
         with psycopg.connect(**connect) as conn:
             return conn.execute(query, params).fetchall()
+
+
+def wait_for(predicate, timeout: float, what: str):
+    """Poll `predicate` until it returns something true, which is returned; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (found := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.2)
+    return found
 
 
 def environment(var_dir: Path, port: int) -> dict[str, str]:
@@ -75,6 +95,18 @@ def stop_servers(system: System) -> None:
 
 
 # --- PostgreSQL and Redis over TCP on 127.0.0.1, as servers of their own (the compose deployment's db and redis) ------
+
+
+@contextlib.contextmanager
+def tcp_servers(folder: Path) -> Iterator[tuple[str, str]]:
+    """PostgreSQL and Redis on free ports, their data under `folder`, stopped on the way out; their (DATABASE_URL,
+    REDIS_URL)."""
+    with contextlib.ExitStack() as servers:
+        database_url = start_tcp_postgres(folder / "pgdata", free_port())
+        servers.callback(stop_tcp_postgres, folder / "pgdata")
+        redis_url = start_tcp_redis(folder / "redis", free_port())
+        servers.callback(stop_tcp_redis, redis_url)
+        yield database_url, redis_url
 
 
 def start_tcp_postgres(pgdata: Path, port: int) -> str:

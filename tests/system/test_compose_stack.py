@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import time
 import uuid
 
 import aiohttp
@@ -22,16 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from imagesearch.procfile import ROOT, Stack, free_port, isolated_environment, prepare, wait_until_healthy
 from tests.deploy.files import dockerfile_instructions, service_commands, service_environment
 from tests.system.client import Browser, api_headers, http_session
-from tests.system.stack import (
-    PASSWORD,
-    SHIPPED_CHECKPOINT,
-    USERNAME,
-    System,
-    start_tcp_postgres,
-    start_tcp_redis,
-    stop_tcp_postgres,
-    stop_tcp_redis,
-)
+from tests.system.stack import PASSWORD, SHIPPED_CHECKPOINT, USERNAME, System, tcp_servers, wait_for
 
 SERVICES = ("migrate", "web", "worker", "beat")
 METRICS_TOKEN = "compose-stack-metrics-token"
@@ -65,22 +55,19 @@ def deployed(tmp_path_factory) -> System:
     var_dir = tmp_path_factory.mktemp("compose")
     (var_dir / "logs").mkdir()
     port = free_port()
-    database_url = start_tcp_postgres(var_dir / "pgdata", free_port())
-    redis_url = start_tcp_redis(var_dir / "redis", free_port())
-    env = compose_environment(var_dir, port, database_url, redis_url)
-    stack = Stack(env=env, log_dir=var_dir / "logs", commands=service_commands(SERVICES))
-    system = System(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", "", stack, var_dir, env)
-    try:
-        stack.start("migrate")
-        assert stack.processes["migrate"].wait(timeout=300) == 0, stack.log("migrate")
-        system.token = prepare(env, var_dir, demo_images=20, username=USERNAME, password=PASSWORD, superuser=True)
-        stack.start("web", "worker", "beat")
-        wait_until_healthy(f"{system.url}/api/health/", processes={"web": stack.processes["web"]})
-        yield system
-    finally:
-        stack.stop()
-        stop_tcp_postgres(var_dir / "pgdata")
-        stop_tcp_redis(redis_url)
+    with tcp_servers(var_dir) as (database_url, redis_url):
+        env = compose_environment(var_dir, port, database_url, redis_url)
+        stack = Stack(env=env, log_dir=var_dir / "logs", commands=service_commands(SERVICES))
+        system = System(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", "", stack, var_dir, env)
+        try:
+            stack.start("migrate")
+            assert stack.processes["migrate"].wait(timeout=300) == 0, stack.log("migrate")
+            system.token = prepare(env, var_dir, demo_images=20, username=USERNAME, password=PASSWORD, superuser=True)
+            stack.start("web", "worker", "beat")
+            wait_until_healthy(f"{system.url}/api/health/", processes={"web": stack.processes["web"]})
+            yield system
+        finally:
+            stack.stop()
 
 
 def _json_lines(text: str) -> list[dict]:
@@ -92,15 +79,6 @@ def _json_lines(text: str) -> list[dict]:
             except json.JSONDecodeError:
                 continue
     return lines
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (found := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.3)
-    return found
 
 
 def _samples(text: str) -> dict[tuple, float]:
@@ -160,14 +138,13 @@ def test_an_ingest_job_runs_on_the_worker(deployed, tmp_path):
         ImageDraw.Draw(image).ellipse([n * 10, 20, 160 + n * 10, 180], fill=(250, (n * 20) % 256, 10))
         image.save(folder / f"photo-{n:02d}.jpg")
 
-    output = deployed.manage("ingest", str(folder), "--background")
-    job_id = int(output.split("queued ingest job ")[1].split(":")[0])
+    job_id = deployed.ingest_job(folder)
 
     def finished():
-        rows = deployed.sql("SELECT state, done, failed FROM search_job WHERE id = %s", (job_id,))
-        return rows[0] if rows[0][0] in {"succeeded", "failed"} else None
+        state, _, done, _, failed = deployed.job_counts(job_id)
+        return (state, done, failed) if state in {"succeeded", "failed"} else None
 
-    assert _wait(finished, 120, "the ingest job finished") == ("succeeded", 12, 0)
+    assert wait_for(finished, 120, "the ingest job finished") == ("succeeded", 12, 0)
 
 
 def test_a_request_id_follows_the_work_into_the_task_it_queues(deployed):
@@ -190,7 +167,7 @@ def test_a_request_id_follows_the_work_into_the_task_it_queues(deployed):
         for line in _json_lines(deployed.stack.log("web"))
         if line.get("logger") == "imagesearch.requests" and line.get("request_id") == request_id
     ]
-    task_line = _wait(
+    task_line = wait_for(
         lambda: next(
             (
                 line

@@ -14,7 +14,7 @@ import time
 import psutil
 from PIL import Image, ImageDraw
 
-from tests.system.stack import RESTORE_INTERVAL, VISIBILITY_TIMEOUT
+from tests.system.stack import RESTORE_INTERVAL, VISIBILITY_TIMEOUT, wait_for
 
 FILES = 240
 SIZE = (2400, 1800)  # large enough that decoding them keeps the workers busy for a while
@@ -30,36 +30,23 @@ def _write_images(folder) -> None:
         image.save(folder / f"photo-{n:04d}.jpg", quality=80)
 
 
-def _job_state(system, job_id: int) -> tuple[str, int, int, int, int]:
-    return system.sql("SELECT state, total, done, skipped, failed FROM search_job WHERE id = %s", (job_id,))[0]
-
-
 def _processed(system, job_id: int) -> int:
     return system.sql("SELECT count(*) FROM search_jobitem WHERE job_id = %s AND state <> 'pending'", (job_id,))[0][0]
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.2)
 
 
 def test_an_ingest_job_finishes_after_its_worker_processes_are_killed(system, tmp_path):
     folder = tmp_path / "photos"
     _write_images(folder)
     images_before = system.sql("SELECT count(*) FROM search_image")[0][0]
-    output = system.manage("ingest", str(folder), "--background")
-    job_id = int(output.split("queued ingest job ")[1].split(":")[0])
+    job_id = system.ingest_job(folder)
 
-    _wait(lambda: _processed(system, job_id) >= 16, 120, "the workers have started on the job")
+    wait_for(lambda: _processed(system, job_id) >= 16, 120, "the workers have started on the job")
     main = psutil.Process(system.stack.pid("worker"))
     children = main.children()
     children[0].send_signal(signal.SIGKILL)  # a pool process dies mid-batch: its batch goes back to the queue
 
     done_before = _processed(system, job_id)
-    _wait(lambda: _processed(system, job_id) >= done_before + 16, 120, "the worker went on after losing a child")
+    wait_for(lambda: _processed(system, job_id) >= done_before + 16, 120, "the worker went on after losing a child")
     assert _processed(system, job_id) < FILES, "the job finished before the main process could be killed"
     orphans = main.children()
     system.stack.kill("worker")  # kill -9 of the main process: the tasks it held stay unacknowledged in Redis
@@ -69,10 +56,10 @@ def test_an_ingest_job_finishes_after_its_worker_processes_are_killed(system, tm
     system.stack.restart("worker")  # what a supervisor does
 
     bound = VISIBILITY_TIMEOUT + RESTORE_INTERVAL + WORK_BOUND_SECONDS
-    _wait(lambda: _job_state(system, job_id)[0] == "succeeded", bound, f"the job succeeded within {bound} s")
+    wait_for(lambda: system.job_counts(job_id)[0] == "succeeded", bound, f"the job succeeded within {bound} s")
     recovered_in = time.monotonic() - killed_at
 
-    state, total, done, skipped, failed = _job_state(system, job_id)
+    state, total, done, skipped, failed = system.job_counts(job_id)
     assert (state, total, done, skipped, failed) == ("succeeded", FILES, FILES, 0, 0)
     assert system.sql("SELECT count(*) FROM search_jobitem WHERE job_id = %s", (job_id,))[0][0] == FILES
     assert system.sql("SELECT count(*) FROM search_image")[0][0] == images_before + FILES
