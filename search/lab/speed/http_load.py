@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
 import tempfile
 import time
@@ -26,6 +27,7 @@ from imagesearch.procfile import (
     free_port,
     isolated_environment,
     prepare,
+    procfile_commands,
     stop_embedded_servers,
     wait_until_healthy,
 )
@@ -33,6 +35,9 @@ from search.lab.speed.stats import percentiles
 
 WORDS = ("red", "blue", "green", "yellow", "purple", "large", "small", "circle", "square", "triangle", "left", "right")
 HIT_QUERIES = ("a large red circle", "a small blue square", "a green triangle on the left")
+# `--collection`: the web command's configuration, and the variable it reads the collection's model key from.
+SERVED_COLLECTION_CONFIG = "search.lab.speed.served_collection"
+COLLECTION_VARIABLE = "LAB_COLLECTION_MODEL_KEY"
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class LoadResult:
     p50: float
     p95: float
     p99: float
+    empty: int = 0  # answers (200) without a single result: a benchmark of searches that found nothing
 
     @property
     def per_second(self) -> float:
@@ -86,8 +92,19 @@ class PreparedStack:
             self.stack.stop("web")
 
 
+@dataclass(frozen=True)
+class Collection:
+    """A simulated collection to serve instead of demo images: its database and its rows' model key."""
+
+    database_url: str
+    model_key: str
+    vector_index: str
+
+
 @contextmanager
-def prepared_stack(*, model: str, pretrained: str, images: int) -> Iterator[PreparedStack]:
+def prepared_stack(
+    *, model: str, pretrained: str, images: int, collection: Collection | None = None
+) -> Iterator[PreparedStack]:
     with tempfile.TemporaryDirectory(prefix="imagesearch-load-") as scratch:
         folder = Path(scratch)
         (folder / "logs").mkdir()
@@ -100,8 +117,19 @@ def prepared_stack(*, model: str, pretrained: str, images: int) -> Iterator[Prep
             # The benchmark's one user must not meet the per-user rate: the server's capacity is what is measured.
             API_THROTTLE_USER="100000000/minute",
         )
-        token = prepare(env, folder, demo_images=images, username="load", password="a-long-load-passphrase-19")
-        stack = Stack(env=env, log_dir=folder / "logs")
+        commands = procfile_commands()
+        if collection is not None:
+            env |= {
+                "DATABASE_URL": collection.database_url,
+                "VECTOR_INDEX": collection.vector_index,
+                COLLECTION_VARIABLE: collection.model_key,
+            }
+            served = f"python:{SERVED_COLLECTION_CONFIG}"
+            commands["web"] = commands["web"].replace("python:imagesearch.gunicorn", served)
+            images = 0
+        username = f"load-{uuid.uuid4().hex[:8]}"  # a collection's database keeps the users of earlier runs
+        token = prepare(env, folder, demo_images=images, username=username, password="a-long-load-passphrase-19")
+        stack = Stack(env=env, log_dir=folder / "logs", commands=commands)
         try:
             yield PreparedStack(stack, port, token)
         finally:
@@ -125,35 +153,39 @@ async def _load(target: Target, setup: tuple, mode: str, clients: int, seconds: 
                 await _search(http, target.url, query)
         texts = _queries(mode)
         latencies: list[float] = []
-        errors = 0
+        errors = empty = 0
         deadline = time.monotonic() + seconds
 
         async def client() -> None:
-            nonlocal errors
+            nonlocal errors, empty
             while time.monotonic() < deadline:
                 started = time.perf_counter()
-                ok = await _search(http, target.url, next(texts))
-                if ok:
-                    latencies.append((time.perf_counter() - started) * 1000)
-                else:
+                found = await _search(http, target.url, next(texts))
+                if found is None:
                     errors += 1
+                    continue
+                latencies.append((time.perf_counter() - started) * 1000)
+                empty += found == 0
 
         started = time.monotonic()
         await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.monotonic() - started
     points = percentiles(latencies) if latencies else {"p50": 0.0, "p95": 0.0, "p99": 0.0}
     return LoadResult(
-        *setup, mode, clients, elapsed, len(latencies), errors, points["p50"], points["p95"], points["p99"]
+        *setup, mode, clients, elapsed, len(latencies), errors, points["p50"], points["p95"], points["p99"], empty
     )
 
 
-async def _search(http: aiohttp.ClientSession, url: str, query: str) -> bool:
+async def _search(http: aiohttp.ClientSession, url: str, query: str) -> int | None:
+    """How many results the search answered with; None for an error."""
     try:
         async with http.post(f"{url}/api/search/", json={"query": query, "top_k": 10}) as response:
-            await response.read()
-            return response.status == 200
+            body = await response.read()
+            if response.status != 200:
+                return None
+            return len(json.loads(body)["results"])
     except (aiohttp.ClientError, TimeoutError):
-        return False
+        return None
 
 
 def _queries(mode: str) -> Iterator[str]:

@@ -3,14 +3,22 @@
 Starts a stack of its own (the Procfile's web command, gunicorn with uvicorn workers, on an embedded PostgreSQL and
 Redis in a temporary folder), so it never touches the app's own database, and measures POST /api/search/ with 1, 8,
 32 and 64 closed-loop clients, cache misses and hits, with 1 and then 2 worker processes in the same run.
+`--collection KEY` serves a simulated collection of the lab's database instead of demo images (a million rows from
+`simulate --count 1000000`; the encoder must make vectors of its length, e.g. --clip-model ViT-B-32
+--clip-pretrained random), searched with the VECTOR_INDEX of this command's environment.
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from search.lab.speed.http_load import LoadResult, prepared_stack, run_load
+from search.lab.database import database_named, lab_database_name
+from search.lab.speed.http_load import Collection, LoadResult, prepared_stack, run_load
+from search.lab.speed.synthetic import SIMULATED_PREFIX
+from search.models import Image
 
 
 class Command(BaseCommand):
@@ -28,6 +36,9 @@ class Command(BaseCommand):
         parser.add_argument("--images", type=int, default=400, help="demo images in the collection")
         parser.add_argument("--clip-model", default=settings.CLIP_MODEL)
         parser.add_argument("--clip-pretrained", default=settings.CLIP_PRETRAINED)
+        parser.add_argument(
+            "--collection", default="", help="serve this simulated collection of the lab's database (its model key)"
+        )
 
     def handle(self, **options):
         try:
@@ -42,7 +53,10 @@ class Command(BaseCommand):
         )
         self.stdout.write("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
         model, pretrained = options["clip_model"], options["clip_pretrained"]
-        with prepared_stack(model=model, pretrained=pretrained, images=options["images"]) as prepared:
+        collection = _collection(options["collection"]) if options["collection"] else None
+        with prepared_stack(
+            model=model, pretrained=pretrained, images=options["images"], collection=collection
+        ) as prepared:
             for workers in processes:
                 for limit in limits:
                     with prepared.web(workers, limit) as target:
@@ -63,6 +77,25 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
 
+def _collection(model_key: str) -> Collection:
+    """The simulated collection `model_key` in the lab's database, on the server this command uses."""
+    if not model_key.startswith(SIMULATED_PREFIX):
+        raise CommandError(f"--collection takes a simulated collection's key ({SIMULATED_PREFIX}...)")
+    database = settings.DATABASES["default"]
+    name = lab_database_name()
+    with database_named(name):
+        if not Image.objects.filter(embedding_model=model_key).exists():
+            raise CommandError(f"no collection {model_key} in the database {name}: `manage.py simulate --list`")
+    user = quote(database.get("USER") or "")
+    password = f":{quote(database['PASSWORD'])}" if database.get("PASSWORD") else ""
+    host = database.get("HOST") or ""
+    if host.startswith("/"):  # a socket folder (the embedded server)
+        url = f"postgres://{user}{password}@/{quote(name)}?host={host}"
+    else:
+        url = f"postgres://{user}{password}@{host}:{database.get('PORT') or 5432}/{quote(name)}"
+    return Collection(database_url=url, model_key=model_key, vector_index=settings.VECTOR_INDEX)
+
+
 def _row(r: LoadResult) -> str:
     cells = [r.processes, r.in_flight or "default", r.mode, r.clients, f"{r.per_second:.1f}"]
     cells += [f"{r.p50:.1f}", f"{r.p95:.1f}", f"{r.p99:.1f}", r.errors]
@@ -75,6 +108,7 @@ def summary(results: list[LoadResult]) -> list[str]:
     lines = []
     errors = sum(r.errors for r in results)
     lines.append(f"errors over the whole run: {errors}")
+    lines.append(f"answers without results: {sum(r.empty for r in results)}")
     for workers in sorted({r.processes for r in results}):
         single, busy = by.get((workers, "miss", 1)), by.get((workers, "miss", 32))
         if single and busy and single.p50:
