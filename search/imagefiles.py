@@ -120,7 +120,7 @@ def _open(data: bytes) -> PILImage.Image:
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as error:
         raise InvalidImage(f"too many pixels (decompression bomb): {error}") from None
     except UnidentifiedImageError:
-        raise InvalidImage("not an image Pillow can read (unknown or damaged content)") from None
+        raise InvalidImage("not an image that can be read (unknown or damaged content)") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise InvalidImage(f"unreadable image: {error}") from None
 

@@ -179,7 +179,7 @@ ENCODE_IMAGE = [
         {"model": MODEL, "dim": 512, "vector": [-0.0362, 0.0482, -0.0783, -0.1392]},
         summary="shortened here to 4 of its 512 values",
     ),
-    error("Not an image", 400, ("image", "invalid", "not an image Pillow can read (unknown or damaged content)")),
+    error("Not an image", 400, ("image", "invalid", "not an image that can be read (unknown or damaged content)")),
 ]
 
 
