@@ -16,6 +16,7 @@ from unittest import mock
 
 import numpy as np
 import psycopg
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Cast
@@ -32,7 +33,8 @@ from search.models import Image, ImageQuerySet
 from search.query import SearchScope
 from search.selectors import search as search_selectors
 from search.selectors import vector as vector_selectors
-from search.vector_session import ITERATIVE_SCAN, QueryVector, register_query_vector
+from search.vector_index import BIT, index_kind
+from search.vector_session import QueryVector, register_query_vector, set_session_hnsw
 
 # What a hit read before this round: every column but the two vectors (nearest() deferred only those).
 FIRST_ROUND_FIELDS = tuple(
@@ -92,7 +94,7 @@ def sql_comparison(model_key: str, queries: np.ndarray, *, k: int, ef_search: in
     """Latency of the same top-k search as raw SQL on one open connection and through the product's layers."""
     images = Image.objects.visible().only(*vector_selectors.HIT_FIELDS)
     sql, params = _nearest_statement(images, model_key, queries[0], k=k, ef_search=ef_search)
-    raw = _raw_cursor(ef_search)
+    raw = _raw_cursor(_effective_ef_search(ef_search, k))
 
     def raw_sql(vector: np.ndarray) -> object:
         bound = [QueryVector(vector) if isinstance(param, QueryVector) else param for param in params]
@@ -134,17 +136,21 @@ def _nearest_statement(images: ImageQuerySet, model_key: str, vector: np.ndarray
     return next((sql, params) for sql, params in statements if '"distance"' in sql)
 
 
+def _effective_ef_search(ef_search: int, k: int) -> int:
+    """The ef_search nearest() sets for its statement: at least the rows it asks the index for."""
+    if index_kind() == BIT:
+        return max(ef_search, settings.SEARCH_BIT_CANDIDATES, k)
+    return max(ef_search, k)
+
+
 def _raw_cursor(ef_search: int) -> psycopg.Cursor:
-    """A plain psycopg cursor on the open connection the ORM uses, with the same session settings."""
+    """A plain psycopg cursor on the open connection the ORM uses, with the same session settings (remembered, so
+    the product's searches that follow on this connection set theirs again where they differ)."""
     connection.ensure_connection()
     raw = connection.connection
     register_query_vector(raw)
-    cursor = psycopg.Cursor(raw)
-    cursor.execute(
-        "SELECT set_config('hnsw.ef_search', %s, false), set_config('hnsw.iterative_scan', %s, false)",
-        [str(ef_search), ITERATIVE_SCAN],
-    )
-    return cursor
+    set_session_hnsw(raw, ef_search)
+    return psycopg.Cursor(raw)
 
 
 def _interleaved(variants: dict[str, Callable[[np.ndarray], object]], queries: np.ndarray) -> dict[str, dict]:
