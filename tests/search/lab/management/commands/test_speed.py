@@ -68,6 +68,6 @@ def test_speed_prints_the_hot_path_the_miss_breakdown_and_the_in_process_referen
     assert "| raw SQL: the same SELECT" in output and "| ImageQuerySet.nearest(), first round (before) |" in output
     assert "| SQL: the vector search statement(s) |" in output and "| total |" in output
     if reference.faiss_available():  # requirements-lab.txt
-        assert "| faiss HNSW in-process | 80 |" in output and "at equal recall" in output
+        assert "| faiss HNSW in-process | 80 |" in output and "p50 / faiss p50: **" in output
     else:
         assert "(no faiss: `pip install -r requirements-lab.txt`" in output
