@@ -15,12 +15,14 @@ import random
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import numpy as np
 
 from imagesearch.procfile import (
     Stack,
@@ -53,6 +55,8 @@ class LoadResult:
     p95: float
     p99: float
     empty: int = 0  # answers (200) without a single result: a benchmark of searches that found nothing
+    # p50 of what the server says it spent (the answer's latency_ms: encode, search, and the view's total)
+    server_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
@@ -153,6 +157,7 @@ async def _load(target: Target, setup: tuple, mode: str, clients: int, seconds: 
                 await _search(http, target.url, query)
         texts = _queries(mode)
         latencies: list[float] = []
+        server: dict[str, list[float]] = defaultdict(list)
         errors = empty = 0
         deadline = time.monotonic() + seconds
 
@@ -160,30 +165,41 @@ async def _load(target: Target, setup: tuple, mode: str, clients: int, seconds: 
             nonlocal errors, empty
             while time.monotonic() < deadline:
                 started = time.perf_counter()
-                found = await _search(http, target.url, next(texts))
-                if found is None:
+                answer = await _search(http, target.url, next(texts))
+                if answer is None:
                     errors += 1
                     continue
                 latencies.append((time.perf_counter() - started) * 1000)
-                empty += found == 0
+                empty += not answer["results"]
+                for part, spent in answer["latency_ms"].items():
+                    server[part].append(spent)
 
         started = time.monotonic()
         await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.monotonic() - started
     points = percentiles(latencies) if latencies else {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+    server_ms = {part: float(np.median(spent)) for part, spent in server.items()}
     return LoadResult(
-        *setup, mode, clients, elapsed, len(latencies), errors, points["p50"], points["p95"], points["p99"], empty
+        *setup,
+        mode,
+        clients,
+        elapsed,
+        len(latencies),
+        errors,
+        points["p50"],
+        points["p95"],
+        points["p99"],
+        empty,
+        server_ms,
     )
 
 
-async def _search(http: aiohttp.ClientSession, url: str, query: str) -> int | None:
-    """How many results the search answered with; None for an error."""
+async def _search(http: aiohttp.ClientSession, url: str, query: str) -> dict | None:
+    """The search's answer; None for an error."""
     try:
         async with http.post(f"{url}/api/search/", json={"query": query, "top_k": 10}) as response:
             body = await response.read()
-            if response.status != 200:
-                return None
-            return len(json.loads(body)["results"])
+            return json.loads(body) if response.status == 200 else None
     except (aiohttp.ClientError, TimeoutError):
         return None
 

@@ -109,6 +109,15 @@ def summary(results: list[LoadResult]) -> list[str]:
     errors = sum(r.errors for r in results)
     lines.append(f"errors over the whole run: {errors}")
     lines.append(f"answers without results: {sum(r.empty for r in results)}")
+    for r in results:
+        if r.clients == 1 and r.server_ms:
+            # What the server says it spent (the answer's latency_ms), against what the client waited.
+            parts = ", ".join(f"{part} {spent:.1f}" for part, spent in r.server_ms.items())
+            outside = r.p50 - r.server_ms.get("total", 0.0)
+            lines.append(
+                f"{r.processes} process(es), 1 client, {r.mode}: client p50 {r.p50:.1f} ms; server p50 {parts} ms; "
+                f"outside the view (HTTP, ASGI, middleware, auth) ~{outside:.1f} ms"
+            )
     for workers in sorted({r.processes for r in results}):
         single, busy = by.get((workers, "miss", 1)), by.get((workers, "miss", 32))
         if single and busy and single.p50:
