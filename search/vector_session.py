@@ -114,18 +114,6 @@ def search_cursor(connection: BaseDatabaseWrapper, *, ef_search: int | None = No
         yield wrapped
 
 
-def set_session_hnsw(raw: psycopg.Connection, ef_search: int) -> None:
-    """Set the HNSW settings at session level on `raw` and remember them, for a cursor of a benchmark's own on the
-    ORM's connection: settings changed behind this module's back would stay in place for the searches after it."""
-    with psycopg.Cursor(raw) as cursor:
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, false), set_config('hnsw.iterative_scan', %s, false)",
-            [str(ef_search), ITERATIVE_SCAN],
-        )
-    session = _session(raw)
-    session.ef_search, session.iterative_scan = ef_search, ITERATIVE_SCAN
-
-
 def _apply_hnsw_settings(connection: BaseDatabaseWrapper, cursor, session: _Session, ef_search: int) -> None:
     if connection.in_atomic_block or not connection.get_autocommit():
         cursor.execute(

@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 
 from search.models import Image
 from search.selectors.vector import HIT_FIELDS
-from search.vector_session import QueryVector, set_session_hnsw
+from search.vector_session import QueryVector
 from tests.factories import image_row, unit_vector
 
 MODEL_KEY = "test-session:8"
@@ -38,16 +38,6 @@ def test_outside_a_transaction_a_search_is_one_statement_once_the_connection_has
         _search(ef_search=60)  # another candidate list: set again, once
         _search(ef_search=60)
     assert len(queries) == 3 and "set_config" in queries[0]["sql"]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_settings_a_cursor_of_its_own_changed_are_known_to_the_searches_after_it(rows):
-    _search(ef_search=40)
-    set_session_hnsw(connection.connection, 12)  # a benchmark's raw cursor on the same connection
-    _search(ef_search=40)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW hnsw.ef_search")
-        assert cursor.fetchone()[0] == "40"
 
 
 @pytest.mark.django_db

@@ -16,7 +16,6 @@ from unittest import mock
 
 import numpy as np
 import psycopg
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Cast
@@ -33,8 +32,7 @@ from search.models import Image, ImageQuerySet
 from search.query import SearchScope
 from search.selectors import search as search_selectors
 from search.selectors import vector as vector_selectors
-from search.vector_index import BIT, index_kind
-from search.vector_session import QueryVector, register_query_vector, set_session_hnsw
+from search.vector_session import QueryVector, register_query_vector
 
 # What a hit read before this round: every column but the two vectors (nearest() deferred only those).
 FIRST_ROUND_FIELDS = tuple(
@@ -94,7 +92,7 @@ def sql_comparison(model_key: str, queries: np.ndarray, *, k: int, ef_search: in
     """Latency of the same top-k search as raw SQL on one open connection and through the product's layers."""
     images = Image.objects.visible().only(*vector_selectors.HIT_FIELDS)
     sql, params = _nearest_statement(images, model_key, queries[0], k=k, ef_search=ef_search)
-    raw = _raw_cursor(_effective_ef_search(ef_search, k))
+    raw = _raw_cursor()
 
     def raw_sql(vector: np.ndarray) -> object:
         bound = [QueryVector(vector) if isinstance(param, QueryVector) else param for param in params]
@@ -136,20 +134,13 @@ def _nearest_statement(images: ImageQuerySet, model_key: str, vector: np.ndarray
     return next((sql, params) for sql, params in statements if '"distance"' in sql)
 
 
-def _effective_ef_search(ef_search: int, k: int) -> int:
-    """The ef_search nearest() sets for its statement: at least the rows it asks the index for."""
-    if index_kind() == BIT:
-        return max(ef_search, settings.SEARCH_BIT_CANDIDATES, k)
-    return max(ef_search, k)
-
-
-def _raw_cursor(ef_search: int) -> psycopg.Cursor:
-    """A plain psycopg cursor on the open connection the ORM uses, with the same session settings (remembered, so
-    the product's searches that follow on this connection set theirs again where they differ)."""
+def _raw_cursor() -> psycopg.Cursor:
+    """A plain psycopg cursor on the open connection the ORM uses. It sets nothing: the product's search that
+    _nearest_statement ran left the connection with the HNSW settings its statement needs, and settings changed
+    behind vector_session's back would stay in place for the searches measured after it."""
     connection.ensure_connection()
     raw = connection.connection
     register_query_vector(raw)
-    set_session_hnsw(raw, ef_search)
     return psycopg.Cursor(raw)
 
 
