@@ -16,8 +16,10 @@ def test_a_short_run_prints_a_row_per_measurement_and_no_error():
 
 
 @pytest.mark.django_db(transaction=True)  # the served stack reads the collection over its own connections
-def test_a_simulated_collection_is_served_and_every_search_finds_its_rows():
+def test_a_simulated_collection_is_served_and_every_search_finds_its_rows(settings):
     from search.encoder import get_encoder
+
+    settings.VECTOR_INDEX = "bit"  # the served stack searches the bit index and re-ranks in one scan
 
     dim = get_encoder().dim  # the stack's encoder (the same settings) makes vectors of this length
     command_output("simulate", "--count", "300", "--dim", str(dim), "--clusters", "3", "--bit")
