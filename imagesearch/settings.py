@@ -461,9 +461,10 @@ if LIBRARY_PATHS and LIBRARY_RESCAN_MINUTES:
 LAB_DATABASE = env_str("LAB_DATABASE", "")
 
 # --- Speed at scale ---------------------------------------------------------------------------------------------
-# The HNSW index searches use (search.vector_index): vector (full precision), halfvec (16-bit floats, half the
-# index) or bit (binary quantization, ~1/20 of the index, the best SEARCH_BIT_CANDIDATES re-ranked by the full
-# vectors); figures in docs/benchmarks.md. Switching builds nothing: run `manage.py reindex --index KIND` first.
+# The HNSW index searches use (search.vector_index): vector (4-byte floats in the graph), halfvec (16-bit floats,
+# half the index) or bit (binary quantization, ~1/7 of the index, the best SEARCH_BIT_CANDIDATES re-ranked by the
+# stored vectors, which are 16-bit floats whatever the index); figures in docs/benchmarks.md. Switching builds
+# nothing: run `manage.py reindex --index KIND` first.
 # SEARCH_HALFVEC=1 is the older spelling of VECTOR_INDEX=halfvec.
 SEARCH_HALFVEC = env_bool("SEARCH_HALFVEC", False)
 VECTOR_INDEX = env_choice("VECTOR_INDEX", "halfvec" if SEARCH_HALFVEC else "vector", ("vector", "halfvec", "bit"))

@@ -4,10 +4,13 @@ Vectors of different models (and dimensions) can share the column while a collec
 model gets its own partial index, restricted to that model's rows. The kind (the VECTOR_INDEX setting) says what
 the graph holds:
 
-- `vector`: `embedding::vector(dim)`, full precision (4 bytes a dimension);
-- `halfvec`: `embedding::halfvec(dim)`, 16-bit floats, about half the index;
+- `vector`: `embedding::vector(dim)`, 4 bytes a dimension in the graph;
+- `halfvec`: `embedding::halfvec(dim)`, 16-bit floats, half the index;
 - `bit`: `binary_quantize(embedding::vector(dim))::bit(dim)`, one bit a dimension compared by Hamming distance;
-  nearest() re-ranks the best SEARCH_BIT_CANDIDATES of it by the full vectors (the index is ~1/20 of `vector`).
+  nearest() re-ranks the best SEARCH_BIT_CANDIDATES of it by the stored vectors (the index is ~1/7 of `vector`).
+
+The column itself holds 16-bit floats (migration 0009), so the `vector` kind holds no more precision than
+`halfvec`, only twice the bytes; it stays for the indexes built before, whose expressions the migration kept.
 
 ImageQuerySet.nearest writes the same expressions, so the planner can match them to the index.
 """
@@ -53,8 +56,9 @@ LARGEST_ROW_TARGET = 8160
 
 
 def row_target(dimensions: int) -> int:
-    """The table's toast_tuple_target that keeps a `dimensions`-long search vector in its row (migration 0008)."""
-    return min(LARGEST_ROW_TARGET, 4 * int(dimensions) + 8 + ROOM_BESIDES_THE_VECTOR)
+    """The table's toast_tuple_target that keeps a `dimensions`-long search vector in its row (migrations 0008,
+    0009): a halfvec is 2 bytes a dimension and an 8-byte header."""
+    return min(LARGEST_ROW_TARGET, 2 * int(dimensions) + 8 + ROOM_BESIDES_THE_VECTOR)
 
 
 def ensure_vectors_fit_in_rows(dimensions: int) -> None:

@@ -59,8 +59,8 @@ def test_a_hit_reads_only_its_own_columns_and_the_distance_is_right(rows):
     columns = select[: select.index(" FROM ")]
     assert '"caption_embedding"' not in columns and '"file"' not in columns and '"caption"' in columns
     assert "$1::vector" in select  # bound by the server, sent in binary
-    expected = np.sort(1.0 - rows @ query)[:5]
-    assert [image.distance for image in found] == pytest.approx(expected.tolist(), abs=1e-5)
+    expected = np.sort(1.0 - rows @ query)[:5]  # the rows as the encoder made them, stored at half precision
+    assert [image.distance for image in found] == pytest.approx(expected.tolist(), abs=1e-3)
     assert found[0].get_deferred_fields() >= {"embedding", "caption_embedding", "file"}
 
 

@@ -95,7 +95,7 @@ def sql_comparison(model_key: str, queries: np.ndarray, *, k: int, ef_search: in
     raw = _raw_cursor()
 
     def raw_sql(vector: np.ndarray) -> object:
-        bound = [QueryVector(vector) if isinstance(param, QueryVector) else param for param in params]
+        bound = [QueryVector(vector, param.kind) if isinstance(param, QueryVector) else param for param in params]
         return raw.execute(sql, bound).fetchall()
 
     def before(vector: np.ndarray) -> object:

@@ -56,7 +56,7 @@ _COLUMNS = (
     ("camera_make", "text"),
     ("camera_model", "text"),
     ("lens", "text"),
-    # Sent as pgvector's binary wire format (vector_recv), which binary COPY hands straight to the column.
+    # Sent as pgvector's binary wire format (halfvec_recv), which binary COPY hands straight to the column.
     ("embedding", "bytea"),
     ("embedding_model", "text"),
     ("created_at", "timestamptz"),
@@ -155,7 +155,7 @@ def simulate_images(
 
 
 def _rows(space: VectorSpace, model_key: str, start: int, stop: int) -> Iterator[tuple]:
-    vectors = space.rows(start, stop).astype(">f4")
+    vectors = space.rows(start, stop).astype(">f2")  # the column's halfvec
     header = struct.pack(">HH", space.dim, 0)
     now = datetime.now(UTC)
     for offset, vector in enumerate(vectors):
