@@ -6,7 +6,7 @@ the TOAST index, two to three more page reads a row. MAIN storage keeps it in th
 room for the vector keeps the short texts in the row too (search.vector_index.ensure_vectors_fit_in_rows raises it
 for longer vectors). The caption vector, read only by caption searches through its own index, stays EXTERNAL and is
 the first value to leave a row that grows past the target. Rows written before keep their layout until they are
-rewritten (`VACUUM FULL search_image`; README, "Speed at scale").
+rewritten (migration 0009 rewrites them all; README, "Upgrades").
 """
 
 from django.db import migrations
