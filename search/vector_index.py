@@ -70,11 +70,17 @@ def ensure_vectors_fit_in_rows(dimensions: int) -> None:
     hence raising it before the first row of a longer vector is written. Only ever raised: models share the table.
     """
     wanted = row_target(dimensions)
+    if current_row_target() < wanted:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE search_image SET (toast_tuple_target = {wanted})")
+
+
+def current_row_target() -> int:
+    """The table's toast_tuple_target now; 0 while it has PostgreSQL's default."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE oid = 'search_image'::regclass")
         options = dict(option.split("=", 1) for option in cursor.fetchone()[0] or [])
-        if int(options.get("toast_tuple_target", 0)) < wanted:
-            cursor.execute(f"ALTER TABLE search_image SET (toast_tuple_target = {wanted})")
+    return int(options.get("toast_tuple_target", 0))
 
 
 def caption_hnsw_index_name(model_key: str) -> str:

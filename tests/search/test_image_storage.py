@@ -6,7 +6,13 @@ import pytest
 from django.db import connection
 
 from search.models import Image
-from search.vector_index import LARGEST_ROW_TARGET, ensure_hnsw_index, ensure_vectors_fit_in_rows, row_target
+from search.vector_index import (
+    LARGEST_ROW_TARGET,
+    current_row_target,
+    ensure_hnsw_index,
+    ensure_vectors_fit_in_rows,
+    row_target,
+)
 from tests.factories import image_row, unit_vector
 
 pytestmark = pytest.mark.django_db
@@ -20,13 +26,6 @@ def _out_of_row(image: Image, columns) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {selected} FROM search_image WHERE id = %s", [image.id])
         return {column for column, moved in zip(columns, cursor.fetchone(), strict=True) if moved}
-
-
-def _row_target() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = 'search_image'::regclass")
-        options = dict(option.split("=", 1) for option in cursor.fetchone()[0] or [])
-    return int(options["toast_tuple_target"])
 
 
 def test_the_search_vector_is_a_half_precision_column_kept_in_its_row():
@@ -60,19 +59,19 @@ def test_a_captioned_row_moves_its_caption_vector_out_first():
 
 def test_a_longer_model_raises_the_row_target_before_its_rows_are_written():
     ensure_hnsw_index("storage:1024", 1024)
-    assert _row_target() == row_target(1024) > row_target(512)
+    assert current_row_target() == row_target(1024) > row_target(512)
     vector = unit_vector(1024, 3)
     image = image_row(vector=vector, model_key="storage:1024", caption="x", caption_embedding=np.flip(vector).copy())
     assert _out_of_row(image, ("embedding", "caption_embedding", *SHORT_TEXTS)) == {"caption_embedding"}
     ensure_hnsw_index("storage:512", 512)  # only ever raised: both models' rows share the table
-    assert _row_target() == row_target(1024)
+    assert current_row_target() == row_target(1024)
     image.refresh_from_db()
     assert np.allclose(np.asarray(image.embedding), vector, atol=1e-3)
 
 
 def test_a_row_too_long_for_a_page_still_fits():
     ensure_vectors_fit_in_rows(3072)  # 6 KB search vectors (past a `vector` index's 2000): the target stops at a page
-    assert _row_target() == LARGEST_ROW_TARGET
+    assert current_row_target() == LARGEST_ROW_TARGET
     vector = unit_vector(3072, 4)
     image = image_row(vector=vector, model_key="storage:3072", caption="words " * 2000, caption_embedding=vector)
     image.refresh_from_db()

@@ -11,10 +11,12 @@ BEFORE = [("search", "0008_embedding_stored_in_the_row")]
 AFTER = [("search", "0009_embedding_at_half_precision")]
 
 
-def _migrate(targets) -> None:
+def _migrate(targets):
+    """Migrate to `targets`; the models as they were there."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
 
 
 def _column() -> tuple[str, str, list[str]]:
@@ -29,18 +31,11 @@ def _column() -> tuple[str, str, list[str]]:
 @pytest.mark.django_db(transaction=True)  # migrations run their own transactions
 def test_every_vector_survives_at_half_precision_in_its_row():
     vector = unit_vector(512, 9)
-    _migrate(BEFORE)
+    apps = _migrate(BEFORE)
     try:
         assert _column() == ("vector", "m", ["toast_tuple_target=4104"])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO search_image (sha256, original_name, file, thumbnail, width, height, format, byte_size, "
-                "missing, source, source_url, category, caption, caption_curated, caption_model, "
-                "caption_embedding_model, hidden, embedding, embedding_model, taken_offset, camera_make, "
-                "camera_model, lens, created_at, updated_at) VALUES ('a', 'a.jpg', 'a.jpg', 't.jpg', 1, 1, 'JPEG', "
-                "1, false, 'folder', '', '', '', false, '', '', false, %s::vector, 'm:1', '', '', '', '', now(), now())",
-                ["[" + ",".join(map(repr, vector.tolist())) + "]"],
-            )
+        fields = {"width": 1, "height": 1, "format": "JPEG", "byte_size": 1, "embedding_model": "m:1"}
+        apps.get_model("search", "Image").objects.create(sha256="a", embedding=vector, **fields)
     finally:
         _migrate(AFTER)
     assert _column() == ("halfvec", "m", ["toast_tuple_target=3080"])
