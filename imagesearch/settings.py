@@ -461,13 +461,13 @@ if LIBRARY_PATHS and LIBRARY_RESCAN_MINUTES:
 LAB_DATABASE = env_str("LAB_DATABASE", "")
 
 # --- Speed at scale ---------------------------------------------------------------------------------------------
-# The HNSW index searches use (search.vector_index): vector (4-byte floats in the graph), halfvec (16-bit floats,
-# half the index) or bit (binary quantization, ~1/7 of the index, the best SEARCH_BIT_CANDIDATES re-ranked by the
-# stored vectors, which are 16-bit floats whatever the index); figures in docs/benchmarks.md. Switching builds
-# nothing: run `manage.py reindex --index KIND` first.
-# SEARCH_HALFVEC=1 is the older spelling of VECTOR_INDEX=halfvec.
-SEARCH_HALFVEC = env_bool("SEARCH_HALFVEC", False)
-VECTOR_INDEX = env_choice("VECTOR_INDEX", "halfvec" if SEARCH_HALFVEC else "vector", ("vector", "halfvec", "bit"))
+# The HNSW index searches use (search.vector_index): halfvec (16-bit floats, as precise as the stored vectors), bit
+# (binary quantization, ~1/4 of halfvec's index, the best SEARCH_BIT_CANDIDATES re-ranked by the stored vectors; the
+# better choice from a few hundred thousand images) or vector (4-byte floats: twice halfvec's index for no more
+# precision, since the stored vectors are 16-bit; kept for indexes built before). Figures in docs/benchmarks.md.
+# Switching builds nothing: run `manage.py reindex --index KIND` first. (SEARCH_HALFVEC, its older spelling, is gone:
+# halfvec is the default; migration 0010 moved `vector` indexes to it.)
+VECTOR_INDEX = env_choice("VECTOR_INDEX", "halfvec", ("vector", "halfvec", "bit"))
 SEARCH_BIT_CANDIDATES = env_int("SEARCH_BIT_CANDIDATES", 200, minimum=1, maximum=5000)
 # Recent query texts whose vectors each process keeps (in front of the shared cache); 0 turns it off.
 CLIP_TEXT_CACHE_SIZE = env_int("CLIP_TEXT_CACHE_SIZE", 1024, minimum=0)

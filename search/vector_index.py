@@ -4,13 +4,14 @@ Vectors of different models (and dimensions) can share the column while a collec
 model gets its own partial index, restricted to that model's rows. The kind (the VECTOR_INDEX setting) says what
 the graph holds:
 
-- `vector`: `embedding::vector(dim)`, 4 bytes a dimension in the graph;
-- `halfvec`: `embedding::halfvec(dim)`, 16-bit floats, half the index;
+- `halfvec` (the default): `embedding::halfvec(dim)`, 16-bit floats, as precise as the stored vectors;
 - `bit`: `binary_quantize(embedding::vector(dim))::bit(dim)`, one bit a dimension compared by Hamming distance;
-  nearest() re-ranks the best SEARCH_BIT_CANDIDATES of it by the stored vectors (the index is ~1/7 of `vector`).
+  nearest() re-ranks the best SEARCH_BIT_CANDIDATES of it by the stored vectors (the index is ~1/4 of `halfvec`);
+- `vector`: `embedding::vector(dim)`, 4 bytes a dimension in the graph.
 
 The column itself holds 16-bit floats (migration 0009), so the `vector` kind holds no more precision than
-`halfvec`, only twice the bytes; it stays for the indexes built before, whose expressions the migration kept.
+`halfvec`, only twice the bytes; it stays for the indexes built before (migration 0010 replaced those built under
+the old default).
 
 ImageQuerySet.nearest writes the same expressions, so the planner can match them to the index.
 """
@@ -36,7 +37,8 @@ def index_kind(kind: str | None = None, *, halfvec: bool | None = None) -> str:
     return kind
 
 
-def hnsw_index_name(model_key: str, *, halfvec: bool = False, kind: str | None = None) -> str:
+def hnsw_index_name(model_key: str, *, halfvec: bool | None = None, kind: str | None = None) -> str:
+    """The name of `model_key`'s index of `kind` (default: the VECTOR_INDEX setting, as for ensure_hnsw_index)."""
     suffix = _SUFFIX[index_kind(kind, halfvec=halfvec)]
     return f"search_image_hnsw_{hashlib.sha1(model_key.encode()).hexdigest()[:12]}{suffix}"
 

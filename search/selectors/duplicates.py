@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
 
 from search.models import Image
-from search.vector_index import ensure_hnsw_index, hnsw_index_name
+from search.vector_index import ensure_hnsw_index
 
 PAGE_SIZE = 1000
 
@@ -69,7 +68,8 @@ def _groups_for_model(
     for image_id, vector in _vectors(model_key):
         checked += 1
         if checked == 1:
-            _ensure_index(model_key, len(vector))
+            # Ingest and reindex create the index; this covers rows written another way (a no-op when it exists).
+            ensure_hnsw_index(model_key, len(vector))
         close = (
             Image.objects.visible()
             .only("id")
@@ -83,15 +83,6 @@ def _groups_for_model(
                 links.union(image_id, other.id)
                 best[(image_id, other.id)] = similarity
     return _build_groups(links, best, model_key), checked
-
-
-def _ensure_index(model_key: str, dimensions: int) -> None:
-    # Ingest and reindex create the index; creating it here too covers rows written another way (and only then,
-    # since CREATE INDEX waits for writers of the table).
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [hnsw_index_name(model_key)])
-        if cursor.fetchone() is None:
-            ensure_hnsw_index(model_key, dimensions)
 
 
 def _vectors(model_key: str) -> Iterator[tuple[int, list[float]]]:

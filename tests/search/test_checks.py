@@ -29,7 +29,8 @@ def test_a_collection_without_the_index_its_setting_names_is_warned_about(encode
     from search.vector_index import ensure_hnsw_index
 
     image_row(vector=unit_vector(encoder.dim, 1), model_key=encoder.model_key)
-    ensure_hnsw_index(encoder.model_key, encoder.dim, kind="vector")
+    settings.VECTOR_INDEX = "halfvec"
+    ensure_hnsw_index(encoder.model_key, encoder.dim, kind="halfvec")
     assert vector_index_missing(databases=["default"]) == []
     settings.VECTOR_INDEX = "bit"
     (warning,) = vector_index_missing(databases=["default"])

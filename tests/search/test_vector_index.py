@@ -29,20 +29,20 @@ def index_name():
 
 def test_outside_a_transaction_the_index_is_built_and_valid(index_name):
     assert not connection.in_atomic_block
-    ensure_hnsw_index(MODEL_KEY, 8, halfvec=False)
+    ensure_hnsw_index(MODEL_KEY, 8)
     valid, definition = _index_state(index_name)
     assert valid and "hnsw" in definition and MODEL_KEY in definition
-    ensure_hnsw_index(MODEL_KEY, 8, halfvec=False)  # a second call finds it and does nothing
+    ensure_hnsw_index(MODEL_KEY, 8)  # a second call finds it and does nothing
     assert _index_state(index_name)[0]
 
 
 def test_an_invalid_index_left_by_a_dead_build_is_built_again(index_name):
-    ensure_hnsw_index(MODEL_KEY, 8, halfvec=False)
+    ensure_hnsw_index(MODEL_KEY, 8)
     with connection.cursor() as cursor:  # what a concurrent build killed half-way leaves behind
         cursor.execute(
             "UPDATE pg_index SET indisvalid = false WHERE indexrelid = (SELECT oid FROM pg_class WHERE relname = %s)",
             [index_name],
         )
     assert _index_state(index_name)[0] is False
-    ensure_hnsw_index(MODEL_KEY, 8, halfvec=False)
+    ensure_hnsw_index(MODEL_KEY, 8)
     assert _index_state(index_name)[0] is True

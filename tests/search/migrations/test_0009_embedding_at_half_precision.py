@@ -3,20 +3,11 @@
 import numpy as np
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from tests.factories import unit_vector
 
 BEFORE = [("search", "0008_embedding_stored_in_the_row")]
 AFTER = [("search", "0009_embedding_at_half_precision")]
-
-
-def _migrate(targets):
-    """Migrate to `targets`; the models as they were there."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def _column() -> tuple[str, str, list[str]]:
@@ -29,15 +20,13 @@ def _column() -> tuple[str, str, list[str]]:
 
 
 @pytest.mark.django_db(transaction=True)  # migrations run their own transactions
-def test_every_vector_survives_at_half_precision_in_its_row():
+def test_every_vector_survives_at_half_precision_in_its_row(migrate):
     vector = unit_vector(512, 9)
-    apps = _migrate(BEFORE)
-    try:
-        assert _column() == ("vector", "m", ["toast_tuple_target=4104"])
-        fields = {"width": 1, "height": 1, "format": "JPEG", "byte_size": 1, "embedding_model": "m:1"}
-        apps.get_model("search", "Image").objects.create(sha256="a", embedding=vector, **fields)
-    finally:
-        _migrate(AFTER)
+    apps = migrate(BEFORE)
+    assert _column() == ("vector", "m", ["toast_tuple_target=4104"])
+    fields = {"width": 1, "height": 1, "format": "JPEG", "byte_size": 1, "embedding_model": "m:1"}
+    apps.get_model("search", "Image").objects.create(sha256="a", embedding=vector, **fields)
+    migrate(AFTER)
     assert _column() == ("halfvec", "m", ["toast_tuple_target=3080"])
     with connection.cursor() as cursor:
         cursor.execute("SELECT embedding::text, pg_column_toast_chunk_id(embedding) FROM search_image")

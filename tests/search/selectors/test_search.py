@@ -81,7 +81,8 @@ def test_hnsw_results_equal_exact_results_on_a_small_collection(vectors, encoder
         approximate = Image.objects.nearest(query, model_key=encoder.model_key, limit=10, ef_search=100)
         exact = Image.objects.nearest(query, model_key=encoder.model_key, limit=10, exact=True)
         assert [i.id for i in approximate] == [i.id for i in exact]
-        assert [i.distance for i in approximate] == pytest.approx([i.distance for i in exact], abs=1e-6)
+        # The halfvec index (the default) compares the query rounded to 16 bits too: ~1e-4 off the exact scan's.
+        assert [i.distance for i in approximate] == pytest.approx([i.distance for i in exact], abs=1e-3)
 
 
 def test_query_plans_use_the_hnsw_index_unless_exact(vectors, encoder):

@@ -23,7 +23,7 @@ from search.lab.speed.synthetic import (
     simulated_model_key,
 )
 from search.lab.speed.vectors import ef_search_curve
-from search.vector_index import INDEX_KINDS, hnsw_index_name
+from search.vector_index import HALFVEC, INDEX_KINDS, VECTOR, hnsw_index_name
 
 SECTIONS = ("vectors", "halfvec", "filtered", "indexes", "hotpath", "breakdown", "limit", "e2e", "text", "ingest")
 
@@ -167,8 +167,9 @@ class Command(LabCommand):
         self.out()
 
     def _curve(self, size: int, model_key: str, *, halfvec: bool) -> None:
-        if halfvec and not relation_size(hnsw_index_name(model_key, halfvec=True)):
-            self.out("(no halfvec index: run simulate with --halfvec)\n")
+        kind = HALFVEC if halfvec else VECTOR
+        if not relation_size(hnsw_index_name(model_key, kind=kind)):  # else the curve would time exact scans
+            self.out(f"(no {kind} index: run simulate with --{kind})\n")
             return
         queries = self.space.queries(self.options["queries"])
         points = ef_search_curve(
@@ -180,8 +181,7 @@ class Command(LabCommand):
             k=self.options["k"],
             halfvec=halfvec,
         )
-        kind = "halfvec index" if halfvec else "vector index"
-        self.out(f"| ef_search | recall@{self.options['k']} ({kind}) | p50 ms | p95 ms | p99 ms | plan |")
+        self.out(f"| ef_search | recall@{self.options['k']} ({kind} index) | p50 ms | p95 ms | p99 ms | plan |")
         self.out("|---:|---:|---:|---:|---:|---|")
         for p in points:
             latency = p.latency_ms

@@ -9,13 +9,14 @@ from tests.factories import command_output
 pytestmark = pytest.mark.django_db
 
 
-def test_simulate_inserts_builds_both_indexes_and_reports_them():
+def test_simulate_inserts_builds_the_searched_index_and_those_asked_for(settings):
+    settings.VECTOR_INDEX = "bit"
     output = command_output(
-        "simulate", "--count", "400", "--dim", "16", "--clusters", "4", "--halfvec", "--maintenance-work-mem", "64MB"
+        "simulate", "--count", "400", "--dim", "16", "--clusters", "4", "--vector", "--maintenance-work-mem", "64MB"
     )
     assert Image.objects.filter(embedding_model="simulated:n400-d16-k4-l16-s0").count() == 400
     assert "inserted 400 rows" in output
-    assert "HNSW index (vector)" in output and "HNSW index (halfvec)" in output
+    assert "HNSW index (bit)" in output and "HNSW index (vector)" in output and "(halfvec)" not in output
 
 
 @pytest.mark.parametrize(
