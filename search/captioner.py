@@ -12,7 +12,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
 from PIL import Image as PILImage
 
 from imagesearch.optional import require
@@ -26,6 +25,7 @@ class Captioner:
 
     def __init__(self, name_or_path: str, *, device: str = "cpu", batch_size: int = 8, max_tokens: int = 30) -> None:
         require("transformers", "captions")
+        import torch  # imported with the model, like transformers: most processes never caption
         from transformers import AutoProcessor, BlipForConditionalGeneration
 
         local = Path(name_or_path).is_dir()
@@ -48,6 +48,8 @@ class Captioner:
         return captions
 
     def _caption_batch(self, images: list[PILImage.Image]) -> list[str]:
+        import torch
+
         inputs = self.processor(images=images, return_tensors="pt").to(self.device)
         with self._lock, torch.inference_mode():
             output = self.model.generate(**inputs, max_new_tokens=self.max_tokens, num_beams=1, do_sample=False)

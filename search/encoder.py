@@ -3,36 +3,49 @@
 open_clip supplies the model, its image preprocessing and its tokenizer, so vectors are exactly what open_clip
 would produce. The project's own model configs (search/clip_configs/) are registered with open_clip first, so a
 model the project trained loads through the same code path as ViT-B-32.
+
+torch and open_clip are imported when an encoder is built, not with this module: most of the app imports it (for
+get_encoder), and importing them costs every Django process ~4 s, management commands that never encode included.
+Servers and workers load the encoder at start-up anyway (preload_encoder).
 """
 
 from __future__ import annotations
 
-import copy
+import functools
 import hashlib
 import logging
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import open_clip
-import torch
-import torch.nn.functional as F
 from PIL import Image as PILImage
 
 from search.model_loader import ProcessModel
 from search.workpool import parallel_map
 
+if TYPE_CHECKING:
+    import open_clip
+    import torch
+
 logger = logging.getLogger(__name__)
 
 PROJECT_CONFIG_DIR = Path(__file__).resolve().parent / "clip_configs"
 RANDOM_WEIGHTS = {"", "none", "random"}
+PRECISIONS = ("float32", "bfloat16")
 
-open_clip.add_model_config(PROJECT_CONFIG_DIR)
+
+@functools.cache
+def _open_clip():
+    """open_clip, with the project's model configs registered (once per process)."""
+    import open_clip
+
+    open_clip.add_model_config(PROJECT_CONFIG_DIR)
+    return open_clip
 
 
 class EncoderUnavailable(RuntimeError):
@@ -61,13 +74,15 @@ class ClipEncoder:
         text_int8: bool = False,
         precision: str = "float32",
     ) -> None:
+        import torch
+
         self.model_name = model_name
         self.pretrained = pretrained
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.model_key = model_key_for(model_name, pretrained)
         model, self.preprocess = _load_open_clip(model_name, pretrained, device)
-        self.tokenizer = open_clip.get_tokenizer(model_name)
+        self.tokenizer = _open_clip().get_tokenizer(model_name)
         # One forward pass at a time: torch already uses every core inside one, and a lock keeps requests from
         # oversubscribing the CPU or interleaving on a GPU stream.
         self._lock = threading.Lock()
@@ -79,16 +94,13 @@ class ClipEncoder:
         # bfloat16 weights run the towers on the CPU's bf16 matrix units (AMX, AVX512-BF16): ViT-B-32 embeds
         # images 3x faster, vectors within cosine 0.9999 of float32 (docs/benchmarks.md). The difference is far
         # below what separates search results, so vectors of either precision share one model key and collection.
-        self.dtype = DTYPES[resolve_precision(precision, device)]
+        self.precision = resolve_precision(precision, device)
+        self.dtype = getattr(torch, self.precision)
         self.model = model.to(self.dtype)
         self._text_model = int8_tower or self.model
         self.text_path = "int8" if int8_tower is not None else self.precision
         # Cached query vectors of each text path get their own keys; stored vectors share the model key.
         self.text_key = self.model_key if self.text_path == "float32" else f"{self.model_key}+text-{self.text_path}"
-
-    @property
-    def precision(self) -> str:
-        return PRECISIONS[self.dtype]
 
     @cached_property
     def dim(self) -> int:
@@ -141,9 +153,13 @@ class ClipEncoder:
     def encode_text_features(self, tokens: torch.Tensor, *, stored: bool = False) -> torch.Tensor:
         """Unnormalised text features by encode_text's path (encode_captions' with `stored`), without the cache,
         lock or thread setting."""
+        import torch
+
+        from search.text_tower import encode_text_truncated, supports_truncated_text
+
         with torch.inference_mode():
             tokens = tokens.to(self.device)
-            if not _supports_truncated_text(self.model):
+            if not supports_truncated_text(self.model):
                 return self.model.encode_text(tokens)
             return encode_text_truncated(self.model if stored else self._text_model, tokens)
 
@@ -151,6 +167,8 @@ class ClipEncoder:
         """Encode images in batches of `batch_size`; returns one row per image."""
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
         rows = []
         for start in range(0, len(images), self.batch_size):
             batch = torch.stack(parallel_map(self.preprocess, images[start : start + self.batch_size]))
@@ -158,6 +176,8 @@ class ClipEncoder:
         return np.concatenate(rows)
 
     def encode_preprocessed(self, batch: torch.Tensor) -> np.ndarray:
+        import torch
+
         with self._lock, torch.inference_mode():
             features = self.model.encode_image(batch.to(self.device, self.dtype))
         return _normalised_numpy(features)
@@ -165,12 +185,15 @@ class ClipEncoder:
 
 def _load_open_clip(model_name: str, pretrained: str, device: str):
     """The open_clip model (in eval mode) and its image preprocessing; EncoderUnavailable if the weights are not."""
+    import torch
+
     if pretrained.strip().lower() in RANDOM_WEIGHTS:
         # Random weights are for tests and timings only; a fixed seed keeps their vectors reproducible.
         torch.manual_seed(0)
         pretrained = None
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained, device=device)
+        create = _open_clip().create_model_and_transforms
+        model, _, preprocess = create(model_name, pretrained=pretrained, device=device)
     except RuntimeError as error:
         raise EncoderUnavailable(model_name, pretrained, error) from error
     return model.eval(), preprocess
@@ -181,7 +204,9 @@ def _query_text_tower(model: open_clip.CLIP, model_name: str) -> torch.nn.Module
     every weight once, so a quarter of the bytes is about 3x faster on CPU; vectors within cosine 0.998 of float32
     (docs/benchmarks.md). Only queries take it: image and caption vectors, which are stored, keep the model's own
     precision (encode_captions)."""
-    if _supports_truncated_text(model):
+    from search.text_tower import quantized_text_tower, supports_truncated_text
+
+    if supports_truncated_text(model):
         return quantized_text_tower(model)
     logger.warning("CLIP_TEXT_INT8 ignored: %s has no text tower it can quantize", model_name)
     return None
@@ -227,99 +252,11 @@ class TextVectorCache:
         return len(self._vectors)
 
 
-def encode_text_truncated(model: open_clip.CLIP, tokens: torch.Tensor) -> torch.Tensor:
-    """open_clip's CLIP.encode_text, run only up to the last end-of-text token of the batch.
-
-    The text tower is causal and pools at the end-of-text token (the highest token id), so positions after it
-    cannot change the output: dropping the padding gives the same vectors for a fraction of the work.
-    """
-    length = int(tokens.argmax(dim=-1).max()) + 1
-    tokens = tokens[:, :length]
-    cast_dtype = _cast_dtype(model)
-    x = model.token_embedding(tokens).to(cast_dtype)
-    x = x + model.positional_embedding[:length].to(cast_dtype)
-    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
-    x = model.ln_final(x)
-    x = open_clip.transformer.text_global_pool(x, tokens, model.text_pool_type)
-    if isinstance(model.text_projection, torch.nn.Linear):
-        return model.text_projection(x)
-    return x @ model.text_projection
-
-
-class TextTower(torch.nn.Module):
-    """The parts of a CLIP model that encode_text_truncated reads, without the vision tower."""
-
-    def __init__(self, model: open_clip.CLIP) -> None:
-        super().__init__()
-        self.token_embedding = model.token_embedding
-        self.positional_embedding = model.positional_embedding
-        self.transformer = model.transformer
-        self.ln_final = model.ln_final
-        self.text_projection = model.text_projection
-        self.register_buffer("attn_mask", model.attn_mask, persistent=False)
-        self.text_pool_type = model.text_pool_type
-
-
-def quantized_text_tower(model: open_clip.CLIP) -> torch.nn.Module:
-    """An int8 dynamically quantized copy of the text tower: every Linear layer, the attention projections included
-    (nn.MultiheadAttention keeps its own float ones, so they are rebuilt as Linear layers first). The model itself
-    is left as it was."""
-    tower = copy.deepcopy(TextTower(model))
-    for block in tower.transformer.resblocks:
-        block.attn = SelfAttention.from_multihead(block.attn)
-    with warnings.catch_warnings():
-        # torch.ao's dynamic quantization is deprecated in favour of torchao, which this project does not depend
-        # on; the eager API still works and is measured (docs/benchmarks.md). Keep its notices out of every log.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
-        from torch.ao.quantization import quantize_dynamic
-
-        return quantize_dynamic(tower, {torch.nn.Linear}, dtype=torch.qint8, inplace=True).eval()
-
-
-class SelfAttention(torch.nn.Module):
-    """nn.MultiheadAttention's self-attention with its projections as plain Linear layers, so int8 dynamic
-    quantization reaches them. One query takes a few ms: reading the weights is the cost, and these are a third."""
-
-    def __init__(self, in_proj: torch.nn.Linear, out_proj: torch.nn.Linear, num_heads: int, batch_first: bool):
-        super().__init__()
-        self.in_proj, self.out_proj = in_proj, out_proj
-        self.num_heads, self.batch_first = num_heads, batch_first
-
-    @classmethod
-    def from_multihead(cls, attention: torch.nn.MultiheadAttention) -> SelfAttention:
-        width = attention.embed_dim
-        if not attention._qkv_same_embed_dim or attention.bias_k is not None or attention.add_zero_attn:
-            raise ValueError("only plain self-attention (packed q, k, v projections) can be rebuilt")
-        in_proj = torch.nn.Linear(width, 3 * width, bias=attention.in_proj_bias is not None)
-        in_proj.weight = attention.in_proj_weight
-        in_proj.bias = attention.in_proj_bias
-        out_proj = torch.nn.Linear(width, width, bias=attention.out_proj.bias is not None)
-        out_proj.weight, out_proj.bias = attention.out_proj.weight, attention.out_proj.bias
-        return cls(in_proj, out_proj, attention.num_heads, attention.batch_first)
-
-    def forward(
-        self,
-        query: torch.Tensor,
-        key: torch.Tensor,
-        value: torch.Tensor,
-        need_weights: bool = False,
-        attn_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, None]:
-        if key is not query or value is not query or need_weights:
-            raise ValueError("SelfAttention serves self-attention without attention weights only")
-        x = query if self.batch_first else query.transpose(0, 1)
-        batch, length, width = x.shape
-        qkv = self.in_proj(x).view(batch, length, 3, self.num_heads, width // self.num_heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (batch, heads, length, head width)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
-        out = self.out_proj(out.transpose(1, 2).reshape(batch, length, width))
-        return (out if self.batch_first else out.transpose(0, 1)), None
-
-
 @contextmanager
 def _torch_threads(count: int) -> Iterator[None]:
     """Run with `count` torch intra-op threads (0: unchanged); callers hold the encoder lock."""
+    import torch
+
     if not count or count == torch.get_num_threads():
         yield
         return
@@ -331,27 +268,10 @@ def _torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _cast_dtype(model: open_clip.CLIP) -> torch.dtype:
-    try:
-        return model.transformer.get_cast_dtype()
-    except AttributeError:  # int8 dynamically quantized Linear layers: activations stay float32
-        return torch.float32
-
-
-def _supports_truncated_text(model: torch.nn.Module) -> bool:
-    return (
-        isinstance(model, open_clip.CLIP)
-        and getattr(model, "text_pool_type", None) == "argmax"
-        and getattr(model, "attn_mask", None) is not None
-    )
-
-
 def _normalised_numpy(features: torch.Tensor) -> np.ndarray:
+    import torch.nn.functional as F
+
     return F.normalize(features.float(), dim=-1).cpu().numpy().astype(np.float32, copy=False)
-
-
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-PRECISIONS = {dtype: name for name, dtype in DTYPES.items()}
 
 
 def resolve_precision(precision: str, device: str | torch.device) -> str:
@@ -360,7 +280,9 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
     Without those instructions torch emulates bf16 and it is slower than float32; GPUs are left at float32 unless
     asked, since the choice there depends on the card.
     """
-    if precision in DTYPES:
+    import torch
+
+    if precision in PRECISIONS:
         return precision
     if precision != "auto":
         raise ValueError(f"CLIP precision must be auto, float32 or bfloat16, got {precision!r}")
@@ -371,6 +293,8 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
 
 def cpu_has_bf16_matrix_units() -> bool:
     """Whether this CPU multiplies bf16 matrices in hardware (Intel AMX, or AVX512-BF16 on Intel and AMD)."""
+    import torch
+
     probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # private, so absent ones count as no
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
@@ -395,6 +319,8 @@ def _build_from_settings() -> ClipEncoder:
     from django.conf import settings
 
     if settings.CLIP_THREADS:
+        import torch
+
         torch.set_num_threads(settings.CLIP_THREADS)
     return ClipEncoder(
         settings.CLIP_MODEL,

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
 from django.conf import settings
 
 from imagesearch.optional import require
@@ -89,6 +88,7 @@ class LanguageModel:
         self, name_or_path: str, *, device: str = "cpu", max_new_tokens: int = 32, max_seconds: float = 8.0
     ) -> None:
         require("transformers", "captions")
+        import torch  # imported with the model, like transformers: most processes never rewrite a query
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         local = Path(name_or_path).is_dir()
@@ -113,6 +113,8 @@ class LanguageModel:
 
     def complete(self, prompt: str) -> Completion:
         """Greedy continuation of `prompt`, stopped after max_new_tokens or max_seconds."""
+        import torch
+
         inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         started = time.perf_counter()

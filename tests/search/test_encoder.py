@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -7,7 +9,7 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
-from search.encoder import ClipEncoder, encode_text_truncated, get_encoder, pretrained_tag
+from search.encoder import ClipEncoder, get_encoder, pretrained_tag
 from tests.factories import noise_image_bytes, vector_atol
 
 TEXTS = ["a red circle", "a large blue star on the left on a white background", "x"]
@@ -34,15 +36,6 @@ def test_outputs_are_normalised_float32(encoder):
     vectors = np.concatenate([encoder.encode_text(TEXTS), encoder.encode_images([_pil(2), _pil(3)])])
     assert vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-
-
-def test_truncated_text_encoding_equals_open_clips_full_encoding(encoder):
-    float32 = ClipEncoder(encoder.model_name, encoder.pretrained, precision="float32")
-    tokens = float32.tokenize(TEXTS)
-    with torch.inference_mode():
-        full = float32.model.encode_text(tokens)
-        truncated = encode_text_truncated(float32.model, tokens)
-    torch.testing.assert_close(truncated, full, atol=1e-5, rtol=1e-5)
 
 
 def test_batched_image_encoding_equals_one_at_a_time(encoder):
@@ -98,3 +91,15 @@ def test_weights_that_cannot_be_loaded_name_the_setting_to_change(tmp_path):
     with pytest.raises(EncoderUnavailable, match="CLIP_PRETRAINED") as raised:
         ClipEncoder("imagesearch-tiny", str(missing))
     assert "imagesearch-tiny" in str(raised.value)
+
+
+def test_a_process_that_never_encodes_does_not_import_torch():
+    # Every module of the app is imported by `check` (admin, URLs, models); only building an encoder, captioner or
+    # language model may bring torch in, so management commands start in ~1 s instead of ~5.
+    script = (
+        "import sys, django; django.setup(); from django.core.management import call_command; "
+        "call_command('check', verbosity=0); "
+        "print(sorted(name for name in ('torch', 'open_clip', 'transformers') if name in sys.modules))"
+    )
+    printed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert printed.strip().splitlines()[-1] == "[]"

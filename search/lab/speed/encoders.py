@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image as PILImage
 
-from search.encoder import ClipEncoder, encode_text_truncated, quantized_text_tower
+from search.encoder import ClipEncoder
 from search.imagefiles import load_image
 from search.lab.speed.stats import percentiles
+from search.text_tower import encode_text_truncated, quantized_text_tower
 
 SHORT_QUERY = "a photo of a dog"
 

@@ -9,10 +9,7 @@ from PIL import Image as PILImage
 from search import encoder as encoder_module
 from search.encoder import (
     ClipEncoder,
-    SelfAttention,
     TextVectorCache,
-    encode_text_truncated,
-    quantized_text_tower,
     resolve_precision,
 )
 from search.lab.speed.encoders import (
@@ -23,6 +20,7 @@ from search.lab.speed.encoders import (
     time_full_ingest,
 )
 from search.models import Image
+from search.text_tower import encode_text_truncated
 
 TEXTS = ["a red circle", "a large blue star on the left on a white background", "x"]
 
@@ -131,27 +129,6 @@ def test_without_int8_query_vectors_are_exactly_open_clips(encoder):
     with torch.inference_mode():
         reference = F.normalize(exact.model.encode_text(exact.tokenize(TEXTS)), dim=-1).numpy()
     np.testing.assert_allclose(exact.encode_text(TEXTS), reference, atol=1e-6)
-
-
-@pytest.mark.parametrize("batch_first", [True, False])
-def test_rebuilt_self_attention_equals_multihead_attention(batch_first):
-    torch.manual_seed(0)
-    attention = torch.nn.MultiheadAttention(64, 4, batch_first=batch_first).eval()
-    rebuilt = SelfAttention.from_multihead(attention)
-    x = torch.randn(3, 7, 64) if batch_first else torch.randn(7, 3, 64)
-    causal = torch.full((7, 7), float("-inf")).triu(1)
-    with torch.inference_mode():
-        for mask in (None, causal):
-            expected, _ = attention(x, x, x, need_weights=False, attn_mask=mask)
-            got, _ = rebuilt(x, x, x, need_weights=False, attn_mask=mask)
-            torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)
-
-
-def test_the_int8_text_tower_quantizes_the_attention_projections_too(encoder):
-    tower = quantized_text_tower(ClipEncoder(encoder.model_name, encoder.pretrained, precision="float32").model)
-    block = tower.transformer.resblocks[0]
-    for layer in (block.attn.in_proj, block.attn.out_proj, block.mlp.c_fc, block.mlp.c_proj):
-        assert isinstance(layer, torch.ao.nn.quantized.dynamic.Linear)
 
 
 def test_precision_auto_is_bf16_only_on_a_cpu_with_bf16_matrix_units(monkeypatch):
