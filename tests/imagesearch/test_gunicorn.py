@@ -26,3 +26,14 @@ def test_the_metrics_folder_is_emptied_at_start_and_a_dead_workers_gauges_leave(
     config.child_exit(server=None, worker=type("Worker", (), {"pid": 4242})())
     assert registry.get_sample_value("open_things") is None
     assert config.workers >= 2 and config.worker_class == "uvicorn_worker.UvicornWorker"
+
+
+def test_each_server_has_its_own_control_socket_in_its_var_folder(tmp_path, settings):
+    settings.VAR_DIR, settings.WEB_PORT = tmp_path, 8123
+    sys.modules.pop("imagesearch.gunicorn", None)
+    config = importlib.import_module("imagesearch.gunicorn")
+    assert config.control_socket == str(tmp_path / "gunicorn-8123.ctl") and not config.control_socket_disable
+
+    settings.VAR_DIR = tmp_path / ("deep" * 30)  # too long for a Unix socket path: no control socket at all
+    sys.modules.pop("imagesearch.gunicorn", None)
+    assert importlib.import_module("imagesearch.gunicorn").control_socket_disable

@@ -1,13 +1,15 @@
 """Stored files delivered to clients: streamed originals, JPEG conversions, zips, and a 404 when a file is gone."""
 
+import asyncio
 import io
+import warnings
 import zipfile
 
 import pytest
 from django.http import Http404
 from PIL import Image as PILImage
 
-from search.files import download_response, file_response, images_zip, load_stored_images
+from search.files import FileStream, download_response, file_response, images_zip, load_stored_images
 from search.imagefiles import load_image
 from search.models import Image
 from search.services.images import image_create
@@ -80,3 +82,33 @@ def test_the_front_proxy_can_send_the_file_after_django_said_yes(
     (media_root / name).unlink()
     with pytest.raises(Http404):
         file_response(image.file)
+
+
+class _CountingReader(io.BytesIO):
+    """A file that counts how often it was read."""
+
+    reads = 0
+
+    def read(self, size=-1):
+        self.reads += 1
+        return super().read(size)
+
+
+def test_under_asgi_a_file_goes_out_a_block_at_a_time_without_django_buffering_it():
+    data = bytes(range(256)) * (3 * FileStream.block_size // 256) + b"tail"
+    handle = _CountingReader(data)
+    response = FileStream(handle, content_type="application/octet-stream")
+
+    async def send():  # what Django's ASGI handler does with a streaming response
+        blocks = aiter(response)
+        first = await anext(blocks)
+        reads_before_the_first_block_went_out = handle.reads
+        return first, reads_before_the_first_block_went_out, [block async for block in blocks]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Django's "must consume synchronous iterators" (it reads it all first)
+        first, reads, rest = asyncio.run(send())
+    assert reads == 1 and len(first) == FileStream.block_size
+    assert first + b"".join(rest) == data and len(rest) == 3
+    response.close()
+    assert handle.closed

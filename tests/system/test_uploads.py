@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
 import time
 
 import aiohttp
 from PIL import Image
 
+from search.files import FileStream
 from tests.system.client import api_headers, http_session
 from tests.system.stack import USERNAME
 
@@ -69,3 +71,24 @@ def test_uploads_small_and_large_through_the_served_stack(system):
     assert (media / "thumbnails").is_dir(), "the stack's media folder is elsewhere: the check below would be empty"
     staged = media / "uploads" / str(job["id"])
     assert not staged.exists() or not any(path.is_file() for path in staged.rglob("*"))
+
+
+def test_an_original_of_many_blocks_downloads_byte_for_byte_through_the_served_stack(system):
+    # Larger than a FileStream block: under uvicorn the file goes out block by block (search.files.FileStream).
+    grant_add_image(system)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (800, 600), random.Random(7).randbytes(800 * 600 * 3)).save(buffer, "PNG")
+    original = buffer.getvalue()
+    assert len(original) > 4 * FileStream.block_size
+
+    async def scenario():
+        async with http_session(headers=api_headers(system)) as http:
+            async with http.post(f"{system.url}/api/images/", data=form([("noise.png", original)])) as response:
+                assert response.status == 201, await response.text()
+            (image_id,) = system.sql("SELECT id FROM search_image WHERE original_name = 'noise.png'")[0]
+            async with http.get(f"{system.url}/api/images/{image_id}/download/") as response:
+                assert response.status == 200, await response.text()
+                return response.headers["Content-Type"], await response.read()
+
+    content_type, downloaded = asyncio.run(scenario())
+    assert content_type == "image/png" and downloaded == original
