@@ -28,7 +28,8 @@ def test_the_metrics_folder_is_emptied_at_start_and_a_dead_workers_gauges_leave(
     assert config.workers >= 2 and config.worker_class == "uvicorn_worker.UvicornWorker"
 
 
-def test_each_server_has_its_own_control_socket_in_its_var_folder(tmp_path, settings):
+def test_each_server_has_its_own_control_socket_in_its_var_folder(tmp_path, settings, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # else importing the config sets it for good
     settings.VAR_DIR, settings.WEB_PORT = tmp_path, 8123
     sys.modules.pop("imagesearch.gunicorn", None)
     config = importlib.import_module("imagesearch.gunicorn")

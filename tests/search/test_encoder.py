@@ -101,5 +101,6 @@ def test_a_process_that_never_encodes_does_not_import_torch():
         "call_command('check', verbosity=0); "
         "print(sorted(name for name in ('torch', 'open_clip', 'transformers') if name in sys.modules))"
     )
-    printed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert printed.strip().splitlines()[-1] == "[]"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
