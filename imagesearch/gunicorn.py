@@ -30,8 +30,7 @@ proc_name = "imagesearch-web"
 # gunicorn's control socket (for `gunicornc`) defaults to one path per user, $HOME/.gunicorn/gunicorn.ctl, which a
 # second server of the same user (another deployment on the host, a test stack) takes over. Each server gets its own
 # in its var folder; past the ~107 bytes a Unix socket path may have, it goes without one.
-_control_socket = settings.VAR_DIR / f"gunicorn-{settings.WEB_PORT}.ctl"
-control_socket = str(_control_socket)
+control_socket = str(settings.VAR_DIR / f"gunicorn-{settings.WEB_PORT}.ctl")
 control_socket_disable = len(control_socket.encode()) > 100
 
 

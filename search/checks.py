@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 
 
 @register(Tags.database)
@@ -39,17 +39,15 @@ def vector_index_missing(app_configs=None, databases=None, **kwargs) -> list[War
         return []
     from search.encoder import model_key_for
     from search.models import Image
-    from search.vector_index import hnsw_index_name
+    from search.vector_index import hnsw_index_name, index_exists
 
     configured = model_key_for(settings.CLIP_MODEL, settings.CLIP_PRETRAINED)
     name = hnsw_index_name(configured, kind=settings.VECTOR_INDEX)
     try:
         if not Image.objects.embedded_with(configured).exists():
             return []
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
-            if cursor.fetchone():
-                return []
+        if index_exists(name):
+            return []
     except DatabaseError:
         return []
     return [

@@ -77,6 +77,12 @@ def ensure_vectors_fit_in_rows(dimensions: int) -> None:
             cursor.execute(f"ALTER TABLE search_image SET (toast_tuple_target = {wanted})")
 
 
+def index_exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
+        return cursor.fetchone() is not None
+
+
 def current_row_target() -> int:
     """The table's toast_tuple_target now; 0 while it has PostgreSQL's default."""
     with connection.cursor() as cursor:
@@ -113,8 +119,7 @@ def drop_hnsw_indexes(model_key: str, *, keep: str) -> list[str]:
             name = hnsw_index_name(model_key, kind=kind)
             if kind == keep:
                 continue
-            cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
-            if cursor.fetchone():
+            if index_exists(name):
                 concurrently = "" if connection.in_atomic_block else " CONCURRENTLY"
                 cursor.execute(f"DROP INDEX{concurrently} IF EXISTS {name}")
                 dropped.append(name)

@@ -27,7 +27,7 @@ def indexes_of_the_configured_kind(apps, schema_editor) -> None:
     connection = schema_editor.connection
     for model_key, dimensions in _embedded_models(connection):
         old, new = (vector_index.hnsw_index_name(model_key, kind=k) for k in (vector_index.VECTOR, kind))
-        if _exists(connection, old) and not _exists(connection, new):
+        if vector_index.index_exists(old) and not vector_index.index_exists(new):
             vector_index.ensure_hnsw_index(model_key, dimensions, kind=kind)
             _drop(connection, old)
 
@@ -46,12 +46,6 @@ def _embedded_models(connection) -> list[tuple[str, int]]:
             )
             found.append((key, cursor.fetchone()[0]))
     return found
-
-
-def _exists(connection, name: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [name])
-        return cursor.fetchone() is not None
 
 
 def _drop(connection, name: str) -> None:
