@@ -20,7 +20,7 @@ from django.db.models.functions import Cast
 from pgvector.django import BitField, CosineDistance, HalfVectorField, HammingDistance, VectorField
 
 from search.libraries import originals
-from search.vector_index import BIT, HALFVEC, VECTOR, index_kind
+from search.vector_index import BIT, HALFVEC, VECTOR, VECTOR_TABLE, index_kind
 from search.vector_session import QueryVector, QueryVectorValue, search_cursor
 
 TEXT_CONFIG = "english"
@@ -44,6 +44,10 @@ def _bits(expression, dimensions: int) -> Cast:
     return Cast(quantized, BitField(length=dimensions))
 
 
+# An image's search vector, as its queries name it: in the narrow ImageVector table, joined by the image's id.
+EMBEDDING = "vector__embedding"
+
+
 def _after(after: tuple[float, int]) -> Q:
     """Rows past a keyset cursor (distance, id) in (distance, id) order."""
     return Q(distance__gt=after[0]) | Q(distance=after[0], id__gt=after[1])
@@ -55,7 +59,8 @@ class ImageQuerySet(models.QuerySet):
         return self.filter(hidden=False, missing=False)
 
     def embedded_with(self, model_key: str) -> ImageQuerySet:
-        return self.filter(embedding_model=model_key, embedding__isnull=False)
+        """Images whose search vector was made by `model_key` (a join to their row in ImageVector)."""
+        return self.filter(vector__embedding_model=model_key)
 
     def nearest(
         self,
@@ -82,12 +87,12 @@ class ImageQuerySet(models.QuerySet):
         (distance, id), so pages never overlap or skip a row of the same ranking).
         """
         kind = VECTOR if exact else index_kind(index, halfvec=halfvec)
-        images = self.embedded_with(model_key).defer("embedding", "caption_embedding")
+        images = self.embedded_with(model_key).defer("caption_embedding")
         if kind == BIT:
             candidates = max(candidates or settings.SEARCH_BIT_CANDIDATES, limit)
             return images._nearest_by_bits(vector, limit=limit, ef_search=ef_search, candidates=candidates, after=after)
         return images._nearest_by(
-            "embedding", vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=kind == HALFVEC, after=after
+            EMBEDDING, vector, limit=limit, exact=exact, ef_search=ef_search, halfvec=kind == HALFVEC, after=after
         )
 
     def text_matches(self, query: SearchQuery) -> ImageQuerySet:
@@ -98,7 +103,7 @@ class ImageQuerySet(models.QuerySet):
             .filter(document=query)
             .annotate(text_rank=SearchRank(document, query))
             .order_by("-text_rank", "id")
-            .defer("embedding", "caption_embedding")
+            .defer("caption_embedding")
         )
 
     def taken_between(self, after=None, before=None) -> ImageQuerySet:
@@ -133,7 +138,7 @@ class ImageQuerySet(models.QuerySet):
 
     def needing_embedding(self, model_key: str) -> ImageQuerySet:
         """Images whose vector is missing or was made by another model."""
-        return self.exclude(embedding_model=model_key, embedding__isnull=False)
+        return self.exclude(vector__embedding_model=model_key)
 
     def caption_embedded_with(self, model_key: str) -> ImageQuerySet:
         return self.filter(caption_embedding_model=model_key, caption_embedding__isnull=False)
@@ -151,7 +156,7 @@ class ImageQuerySet(models.QuerySet):
 
         Same contract as `nearest`, over caption_embedding and its own partial HNSW index per model.
         """
-        images = self.caption_embedded_with(model_key).defer("embedding", "caption_embedding")
+        images = self.caption_embedded_with(model_key).defer("caption_embedding")
         return images._nearest_by("caption_embedding", vector, limit=limit, exact=exact, ef_search=ef_search)
 
     def _nearest_by(
@@ -206,10 +211,10 @@ class ImageQuerySet(models.QuerySet):
         full vector, computed on the row the index scan fetched anyway (NearestStatement re-ranks them)."""
         dim = len(query_vector.values)
         hamming = HammingDistance(
-            _bits(Cast("embedding", VectorField(dimensions=dim)), dim), _bits(QueryVectorValue(query_vector), dim)
+            _bits(Cast(EMBEDDING, VectorField(dimensions=dim)), dim), _bits(QueryVectorValue(query_vector), dim)
         )
         # The column as stored, without a cast: the re-rank must not be matched to another index of the model.
-        distance = CosineDistance("embedding", QueryVectorValue(query_vector))
+        distance = CosineDistance(EMBEDDING, QueryVectorValue(query_vector))
         shortlist = self.alias(hamming=hamming).annotate(distance=distance)
         if after is not None:  # the candidates come from past the cursor, so every page has its own
             shortlist = shortlist.filter(_after(after))
@@ -270,11 +275,11 @@ def _visible_statement(
     candidates: int,
 ) -> NearestStatement:
     images = _visible_scope(Image.objects.using(db).visible(), category, source).only(*fields)
-    images = images.embedded_with(model_key).defer("embedding", "caption_embedding")  # as nearest() does
+    images = images.embedded_with(model_key).defer("caption_embedding")  # as nearest() does
     probe = QueryVector(np.zeros(dim, dtype=np.float32), _vector_type(kind))  # each run sends its own vector
     if kind == BIT:
         return NearestStatement(images._bits_shortlist(probe, candidates=candidates), rerank=limit)
-    return NearestStatement(images._nearest_query("embedding", probe, limit=limit))
+    return NearestStatement(images._nearest_query(EMBEDDING, probe, limit=limit))
 
 
 class NearestStatement:
@@ -335,10 +340,6 @@ class Image(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="added_images"
     )
     hidden = models.BooleanField(default=False, db_index=True)
-    # The CLIP vector at half precision (migration 0009): half the bytes a row and a re-rank reads, for rankings
-    # that move by less than the HNSW graph's own error. Read back as a list of floats, like a VectorField.
-    embedding = HalfVectorField(null=True, blank=True)
-    embedding_model = models.CharField(max_length=300, blank=True, db_index=True)
     # What the photo says about itself (EXIF, search.photometadata); empty when it says nothing.
     taken_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="when the photo was taken (UTC)")
     taken_offset = models.CharField(max_length=6, blank=True, help_text="the camera's UTC offset, e.g. +02:00")
@@ -364,6 +365,36 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.sha256[:12]})"
+
+    @property
+    def embedding_model(self) -> str:
+        """The CLIP model that made this image's search vector; "" while it has none."""
+        vector = getattr(self, "vector", None)  # a reverse one-to-one raises an AttributeError when there is none
+        return vector.embedding_model if vector is not None else ""
+
+
+class ImageVector(models.Model):
+    """An image's CLIP search vector, in a narrow table of its own (migration 0011), one row per embedded image.
+
+    Kept apart from Image so that what the HNSW index points at changes only when the vector does: an update to an
+    Image row (a caption, a curator's hide, a rescan) writes a new row version, and every index of its table gets a
+    new entry, the HNSW graph included, at ~15x the cost of the update itself (docs/benchmarks.md). Here the
+    vectors also sit seven to a page, so a re-rank reads fewer pages and the table + its `bit` index stay under
+    1.5 GB at a million images. Searches join it to Image by the image's id (ImageQuerySet.nearest).
+    """
+
+    image = models.OneToOneField(Image, primary_key=True, on_delete=models.CASCADE, related_name="vector")
+    # The partial HNSW indexes are per model (search.vector_index), so the key lives beside the vector.
+    embedding_model = models.CharField(max_length=300, db_index=True)
+    # Half precision (migration 0009): half the bytes of a float vector, rankings moved by less than the graph's
+    # own error. Read back as a list of floats, like a VectorField.
+    embedding = HalfVectorField()
+
+    class Meta:
+        db_table = VECTOR_TABLE
+
+    def __str__(self) -> str:
+        return f"vector of image {self.image_id} ({self.embedding_model})"
 
 
 class CaptionRevision(models.Model):

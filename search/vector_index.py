@@ -1,8 +1,9 @@
 """The HNSW index behind ImageQuerySet.nearest: one partial index per CLIP model and index kind.
 
-Vectors of different models (and dimensions) can share the column while a collection is re-embedded, so each
-model gets its own partial index, restricted to that model's rows. The kind (the VECTOR_INDEX setting) says what
-the graph holds:
+The search vectors live in a narrow table of their own (VECTOR_TABLE, the ImageVector model, migration 0011), and
+so do their indexes. Vectors of different models (and dimensions) can share the column while a collection is
+re-embedded, so each model gets its own partial index, restricted to that model's rows. The kind (the VECTOR_INDEX
+setting) says what the graph holds:
 
 - `halfvec` (the default): `embedding::halfvec(dim)`, 16-bit floats, as precise as the stored vectors;
 - `bit`: `binary_quantize(embedding::vector(dim))::bit(dim)`, one bit a dimension compared by Hamming distance;
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, ProgrammingError, connection
 
 VECTOR, HALFVEC, BIT = "vector", "halfvec", "bit"
+VECTOR_TABLE = "search_imagevector"
 INDEX_KINDS = (VECTOR, HALFVEC, BIT)
 _SUFFIX = {VECTOR: "", HALFVEC: "_half", BIT: "_bit"}
 
@@ -51,30 +53,31 @@ def index_definition(kind: str, dimensions: int) -> str:
     return f"(embedding::{kind}({dim})) {kind}_cosine_ops"
 
 
-# What a row may hold besides its search vector before PostgreSQL moves values out to TOAST (toast_tuple_target);
-# 8160 is the most it accepts (a row must fit in a page).
-ROOM_BESIDES_THE_VECTOR = 2048
+# What a vector row holds besides its vector (header, image id, model key of up to 300 characters), for the table's
+# toast_tuple_target; 8160 is the most PostgreSQL accepts (a row must fit in a page).
+ROOM_BESIDES_THE_VECTOR = 400
 LARGEST_ROW_TARGET = 8160
+DEFAULT_ROW_TARGET = 2032  # PostgreSQL's own, with 8 KB pages
 
 
 def row_target(dimensions: int) -> int:
-    """The table's toast_tuple_target that keeps a `dimensions`-long search vector in its row (migrations 0008,
-    0009): a halfvec is 2 bytes a dimension and an 8-byte header."""
+    """The vector table's toast_tuple_target that keeps a `dimensions`-long search vector in its row: a halfvec is 2
+    bytes a dimension and an 8-byte header."""
     return min(LARGEST_ROW_TARGET, 2 * int(dimensions) + 8 + ROOM_BESIDES_THE_VECTOR)
 
 
 def ensure_vectors_fit_in_rows(dimensions: int) -> None:
-    """Raise the table's toast_tuple_target so rows keep `dimensions`-long search vectors (before writing any).
+    """Raise the vector table's toast_tuple_target so rows keep `dimensions`-long vectors (before writing any).
 
     The search vector is MAIN storage: it leaves its row only if the row would not fit in a page, so re-ranks and
-    exact comparisons never go through TOAST. A row longer than the target still moves its other large values out,
-    the caption vector first; with a target below the vector itself it would move every short text out instead,
-    hence raising it before the first row of a longer vector is written. Only ever raised: models share the table.
+    exact comparisons never go through TOAST. PostgreSQL's default target (about 2 KB) holds a 512-d halfvec; a
+    longer model's vectors would be compressed (and random vectors do not compress) or moved out, hence raising
+    it before the first row of such a model is written. Only ever raised: models share the table.
     """
     wanted = row_target(dimensions)
-    if current_row_target() < wanted:
+    if (current_row_target() or DEFAULT_ROW_TARGET) < wanted:
         with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE search_image SET (toast_tuple_target = {wanted})")
+            cursor.execute(f"ALTER TABLE {VECTOR_TABLE} SET (toast_tuple_target = {wanted})")
 
 
 def index_exists(name: str) -> bool:
@@ -84,9 +87,9 @@ def index_exists(name: str) -> bool:
 
 
 def current_row_target() -> int:
-    """The table's toast_tuple_target now; 0 while it has PostgreSQL's default."""
+    """The vector table's toast_tuple_target now; 0 while it has PostgreSQL's default."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = 'search_image'::regclass")
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [VECTOR_TABLE])
         options = dict(option.split("=", 1) for option in cursor.fetchone()[0] or [])
     return int(options.get("toast_tuple_target", 0))
 
@@ -104,9 +107,9 @@ def ensure_hnsw_index(model_key: str, dimensions: int, *, halfvec: bool | None =
     """
     kind = index_kind(kind, halfvec=halfvec)
     ensure_vectors_fit_in_rows(dimensions)
-    _create_index(
+    create_index(
         hnsw_index_name(model_key, kind=kind),
-        f"search_image USING hnsw ({index_definition(kind, dimensions)}) WHERE embedding_model = %s",
+        f"{VECTOR_TABLE} USING hnsw ({index_definition(kind, dimensions)}) WHERE embedding_model = %s",
         [model_key],
     )
 
@@ -128,7 +131,7 @@ def drop_hnsw_indexes(model_key: str, *, keep: str) -> list[str]:
 
 def ensure_caption_hnsw_index(model_key: str, dimensions: int) -> None:
     """The same for caption vectors (ImageQuerySet.nearest_captions): one partial index per CLIP model."""
-    _create_index(
+    create_index(
         caption_hnsw_index_name(model_key),
         f"search_image USING hnsw ((caption_embedding::vector({int(dimensions)})) vector_cosine_ops) "
         "WHERE caption_embedding_model = %s",
@@ -136,7 +139,7 @@ def ensure_caption_hnsw_index(model_key: str, dimensions: int) -> None:
     )
 
 
-def _create_index(name: str, definition: str, params: list) -> None:
+def create_index(name: str, definition: str, params: list) -> None:
     """CREATE INDEX `name` ON `definition` unless a valid one exists.
 
     Outside a transaction the build is CONCURRENTLY: the first ingest of a new model into a large collection must

@@ -15,7 +15,7 @@ from django.core.files.storage import Storage
 from PIL import ExifTags
 from PIL import Image as PILImage
 
-from search.models import Image
+from search.models import Image, ImageVector
 
 _counter = itertools.count()
 
@@ -108,7 +108,9 @@ def image_row(*, vector: np.ndarray, model_key: str, **fields) -> Image:
         "format": "JPEG",
         "byte_size": 1000,
     }
-    return Image.objects.create(embedding=vector, embedding_model=model_key, **{**defaults, **fields})
+    image = Image.objects.create(**{**defaults, **fields})
+    ImageVector.objects.create(image=image, embedding_model=model_key, embedding=vector)
+    return image
 
 
 def command_output(*args) -> str:

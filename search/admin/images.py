@@ -62,7 +62,7 @@ class ImageAdmin(admin.ModelAdmin):
         "hidden",
         HasCaptionFilter,
         "caption_curated",
-        ("embedding_model", admin.AllValuesFieldListFilter),
+        ("vector__embedding_model", admin.AllValuesFieldListFilter),
     ]
     search_fields = ["caption", "original_name", "source_url"]
     list_per_page = 50
@@ -153,10 +153,11 @@ class ImageAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _similar(self, image: Image) -> list[tuple[Image, float]]:
-        if image.embedding is None or not settings.ADMIN_SIMILAR_IMAGES:
+        vector = getattr(image, "vector", None)  # a reverse one-to-one raises an AttributeError when there is none
+        if vector is None or not settings.ADMIN_SIMILAR_IMAGES:
             return []
         nearest = Image.objects.exclude(id=image.id).nearest(
-            image.embedding, model_key=image.embedding_model, limit=settings.ADMIN_SIMILAR_IMAGES
+            vector.embedding, model_key=vector.embedding_model, limit=settings.ADMIN_SIMILAR_IMAGES
         )
         return [(other, 1.0 - other.distance) for other in nearest]
 

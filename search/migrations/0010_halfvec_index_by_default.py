@@ -28,7 +28,11 @@ def indexes_of_the_configured_kind(apps, schema_editor) -> None:
     for model_key, dimensions in _embedded_models(connection):
         old, new = (vector_index.hnsw_index_name(model_key, kind=k) for k in (vector_index.VECTOR, kind))
         if vector_index.index_exists(old) and not vector_index.index_exists(new):
-            vector_index.ensure_hnsw_index(model_key, dimensions, kind=kind)
+            # On search_image, where the vectors were until migration 0011 (not vector_index's table of today).
+            definition = vector_index.index_definition(kind, dimensions)
+            vector_index.create_index(
+                new, f"search_image USING hnsw ({definition}) WHERE embedding_model = %s", [model_key]
+            )
             _drop(connection, old)
 
 

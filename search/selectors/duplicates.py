@@ -55,8 +55,8 @@ def find_duplicates(
 
 
 def _model_keys() -> list[str]:
-    embedded = Image.objects.visible().filter(embedding__isnull=False).exclude(embedding_model="")
-    return list(embedded.order_by("embedding_model").values_list("embedding_model", flat=True).distinct())
+    keys = Image.objects.visible().filter(vector__isnull=False).values_list("vector__embedding_model", flat=True)
+    return list(keys.order_by("vector__embedding_model").distinct())
 
 
 def _groups_for_model(
@@ -89,7 +89,7 @@ def _vectors(model_key: str) -> Iterator[tuple[int, list[float]]]:
     """(id, vector) of every visible image embedded with `model_key`, a page at a time to bound memory."""
     last_id = 0
     rows = Image.objects.visible().embedded_with(model_key).order_by("id")
-    while page := list(rows.filter(id__gt=last_id).values_list("id", "embedding")[:PAGE_SIZE]):
+    while page := list(rows.filter(id__gt=last_id).values_list("id", "vector__embedding")[:PAGE_SIZE]):
         yield from page
         last_id = page[-1][0]
 

@@ -29,8 +29,9 @@ IMAGE_SORTS = {"added": ("-id",), "taken": ("-taken_at", "-id"), "taken_oldest":
 
 
 def images_for_user(user: AbstractBaseUser) -> QuerySet[Image]:
-    """The images `user` may see: staff see hidden ones too."""
-    images = Image.objects.defer("embedding", "caption_embedding")
+    """The images `user` may see: staff see hidden ones too. Each with its vector's model key (one join), not the
+    vector itself."""
+    images = Image.objects.select_related("vector").defer("vector__embedding", "caption_embedding")
     return images if getattr(user, "is_staff", False) else images.visible()
 
 
@@ -42,7 +43,7 @@ def image_list(*, user: AbstractBaseUser, filters: ImageFilters) -> QuerySet[Ima
     if filters.source:
         images = images.filter(source=filters.source)
     if filters.model:
-        images = images.filter(embedding_model=filters.model)
+        images = images.filter(vector__embedding_model=filters.model)
     if filters.captioned is not None:
         images = images.exclude(caption="") if filters.captioned else images.filter(caption="")
     if filters.hidden is not None and getattr(user, "is_staff", False):
@@ -61,5 +62,5 @@ def image_get(*, user: AbstractBaseUser, image_id: int) -> Image:
 def collection_stats() -> dict:
     """Collection size: images in all, hidden, and per embedding model (not yet embedded: model "")."""
     totals = Image.objects.aggregate(total=Count("id"), hidden=Count("id", filter=Q(hidden=True)))
-    by_model = Image.objects.order_by().values("embedding_model").annotate(count=Count("id")).order_by("-count")
-    return {**totals, "by_model": {row["embedding_model"]: row["count"] for row in by_model}}
+    by_model = Image.objects.order_by().values("vector__embedding_model").annotate(count=Count("id")).order_by("-count")
+    return {**totals, "by_model": {row["vector__embedding_model"] or "": row["count"] for row in by_model}}

@@ -60,7 +60,7 @@ def turn_to_refine(
 def turn_hits(turn: SearchTurn) -> list[SearchHit]:
     """The results a turn showed, in order, with their scores; images hidden since then are left out."""
     ids = [row["id"] for row in turn.results]
-    images = Image.objects.visible().defer("embedding", "caption_embedding").in_bulk(ids)
+    images = Image.objects.visible().defer("caption_embedding").in_bulk(ids)
     return [to_hit(images[row["id"]], row["score"]) for row in turn.results if row["id"] in images]
 
 

@@ -68,7 +68,7 @@ def images_caption(
     size = batch_size or settings.CAPTION_BATCH_SIZE
     report = CaptionReport()
     last_id = 0
-    while batch := list(pending.filter(id__gt=last_id).defer("embedding", "caption_embedding").order_by("id")[:size]):
+    while batch := list(pending.filter(id__gt=last_id).defer("caption_embedding").order_by("id")[:size]):
         last_id = batch[-1].id
         _caption_batch(batch, captioner, encoder, report)
         if on_batch:

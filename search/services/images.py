@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from search.encoder import ClipEncoder
 from search.imagefiles import THUMBNAIL_EXTENSION, LoadedImage, make_thumbnail
 from search.libraries import originals
-from search.models import Image, ImageSource
+from search.models import Image, ImageSource, ImageVector
 from search.result_cache import collection_changed
 from search.workpool import parallel_map
 
@@ -53,20 +53,40 @@ def image_create(
         format=loaded.format,
         byte_size=len(loaded.data),
         file_mtime=file_mtime,
-        embedding=vector,
-        embedding_model=model_key,
         **loaded.metadata.as_fields(),
         **_described(original_name, source, source_url, category),
     )
     try:
         with transaction.atomic():
             image.save(force_insert=True)
+            image_vectors_save([(image.id, vector)], model_key)
     except IntegrityError:
         return None  # another process indexed the same content meanwhile; the files it wrote are these bytes
     except Exception:
         image_files_discard(loaded)
         raise
     return image
+
+
+def image_vectors_save(vectors: Sequence[tuple[int, np.ndarray]], model_key: str) -> None:
+    """Give these images their search vectors made by `model_key`, replacing the ones they had, in one statement.
+
+    The one writer of ImageVector rows: ingest, re-embedding and rescans all come here. An image deleted while its
+    vector was being made is skipped (its rows are locked first, so none can go between the check and the write).
+    """
+    with transaction.atomic():
+        ids = [image_id for image_id, _ in vectors]
+        present = set(Image.objects.select_for_update(no_key=True).filter(id__in=ids).values_list("id", flat=True))
+        ImageVector.objects.bulk_create(
+            [
+                ImageVector(image_id=image_id, embedding_model=model_key, embedding=vector)
+                for image_id, vector in vectors
+                if image_id in present
+            ],
+            update_conflicts=True,
+            unique_fields=["image"],
+            update_fields=["embedding_model", "embedding"],
+        )
 
 
 def _described(original_name: str, source: str, source_url: str, category: str) -> dict:

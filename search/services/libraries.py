@@ -25,7 +25,13 @@ from search.libraries import LIBRARY_PREFIX, library_name, library_path, library
 from search.models import Image
 from search.result_cache import collection_changed
 from search.services.captions import captions_queue
-from search.services.images import image_files_discard, ingest_decode_side, make_thumbnails, replace_thumbnail
+from search.services.images import (
+    image_files_discard,
+    image_vectors_save,
+    ingest_decode_side,
+    make_thumbnails,
+    replace_thumbnail,
+)
 from search.services.ingest import ImageCandidate, folder_category, image_paths, images_ingest, read_candidate
 from search.services.jobs import ingest_job_create
 
@@ -161,12 +167,12 @@ def _reembed(row: _Row, path: Path, stat: os.stat_result, encoder: ClipEncoder) 
             image = Image.objects.select_for_update().get(id=row.id)
             replace_thumbnail(image, loaded, thumbnail)
             image.sha256 = loaded.sha256
-            image.embedding, image.embedding_model = vector, encoder.model_key
             image.width, image.height, image.format = loaded.width, loaded.height, loaded.format
             image.byte_size, image.file_mtime, image.missing = len(loaded.data), stat.st_mtime, False
             for name, value in loaded.metadata.as_fields().items():
                 setattr(image, name, value)
             image.save()
+            image_vectors_save([(image.id, vector)], encoder.model_key)
     except Exception:
         image_files_discard(loaded)
         raise

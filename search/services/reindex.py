@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
 
 from search import background
 from search.background import queue_on_commit
 from search.encoder import ClipEncoder, get_encoder
 from search.files import load_stored_images
 from search.models import Image
+from search.services.images import image_vectors_save
 from search.vector_index import drop_hnsw_indexes, ensure_hnsw_index, hnsw_index_name
 
 logger = logging.getLogger(__name__)
@@ -95,10 +95,8 @@ def _reindex_batch(batch: list[Image], encoder: ClipEncoder, report: ReindexRepo
     readable, failed = load_stored_images(batch)
     report.failed.extend(failed)
     vectors = encoder.encode_images([loaded.image for _, loaded in readable])
-    for (image, _), vector in zip(readable, vectors, strict=True):
-        image.embedding = vector
-        image.embedding_model = encoder.model_key
-    with transaction.atomic():
-        Image.objects.bulk_update([image for image, _ in readable], ["embedding", "embedding_model"])
+    image_vectors_save(
+        [(image.id, vector) for (image, _), vector in zip(readable, vectors, strict=True)], encoder.model_key
+    )
     report.updated += len(readable)
     return len(batch)

@@ -254,7 +254,9 @@ def _open_query_image(query_image: QueryImage | None):
 def _vectors(ids: tuple[int, ...], model_key: str, field: str = "relevant_ids") -> np.ndarray:
     if not ids:
         return np.zeros((0, 0), dtype=np.float32)
-    found = dict(Image.objects.visible().embedded_with(model_key).filter(id__in=ids).values_list("id", "embedding"))
+    found = dict(
+        Image.objects.visible().embedded_with(model_key).filter(id__in=ids).values_list("id", "vector__embedding")
+    )
     missing = [image_id for image_id in ids if image_id not in found]
     if missing:
         raise InvalidQuery(f"No searchable image with id {', '.join(map(str, missing[:10]))}.", field=field)

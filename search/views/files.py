@@ -46,7 +46,7 @@ def download_zip(request: HttpRequest) -> HttpResponse:
         context = {"status": 400, "title": "Nothing to download yet", "message": message, "back": _back(request)}
         return render(request, "error.html", context, status=400)
     ids = form.cleaned_data["ids"]
-    found = Image.objects.visible().defer("embedding", "caption_embedding").in_bulk(ids)
+    found = Image.objects.visible().defer("caption_embedding").in_bulk(ids)
     if not found:
         raise Http404("None of these images exist.")
     return zip_response([found[i] for i in ids if i in found], fmt=form.cleaned_data["format"])

@@ -162,7 +162,8 @@ def test_the_job_succeeds_with_every_file_accounted_for(hosts):
 
 def test_the_images_have_vectors_and_thumbnails_in_the_shared_storage(hosts):
     rows = hosts.main.sql(
-        "SELECT original_name, embedding IS NOT NULL, embedding_model, file, thumbnail FROM search_image "
+        "SELECT original_name, vector.embedding IS NOT NULL, vector.embedding_model, file, thumbnail "
+        "FROM search_image AS image LEFT JOIN search_imagevector AS vector ON vector.image_id = image.id "
         "ORDER BY original_name"
     )
 

@@ -112,7 +112,7 @@ def prepare_eval_set(
 
 def _indexed_ids(entries, model_key: str) -> dict[str, int]:
     shas = [_sha256(entry.path) for entry in entries if entry.path.is_file()]
-    rows = Image.objects.filter(sha256__in=shas).values_list("sha256", "id", "embedding_model")
+    rows = Image.objects.filter(sha256__in=shas).values_list("sha256", "id", "vector__embedding_model")
     stale = [sha for sha, _, model in rows if model != model_key]
     if stale:
         raise EvaluationError(f"{len(stale)} of the dataset's images carry vectors of another model: run reindex")
@@ -146,7 +146,7 @@ def text_to_image_row(
 
 def image_to_text_row(eval_set: EvalSet) -> RowResult:
     """For each image, the best rank among its own captions (lenient: among captions of equivalent images)."""
-    embeddings = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "embedding"))
+    embeddings = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "vector__embedding"))
     images = np.stack([np.asarray(embeddings[image_id], dtype=np.float32) for image_id in eval_set.image_ids])
     similarity = images @ eval_set.caption_document_vectors().T
     caption_owner = np.asarray(eval_set.caption_image)
@@ -216,7 +216,7 @@ def feedback_rows(eval_set: EvalSet) -> list[RowResult]:
     from search.refinement import rocchio
 
     before = text_to_image_rankings(eval_set, exact=False)
-    vectors = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "embedding"))
+    vectors = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "vector__embedding"))
     moved = []
     for caption_index, ranked in enumerate(before):
         truth = eval_set.image_ids[eval_set.caption_image[caption_index]]

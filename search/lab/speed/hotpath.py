@@ -35,9 +35,7 @@ from search.selectors import vector as vector_selectors
 from search.vector_session import QueryVector, register_query_vector
 
 # What a hit read before this round: every column but the two vectors (nearest() deferred only those).
-FIRST_ROUND_FIELDS = tuple(
-    field.name for field in Image._meta.concrete_fields if field.name not in {"embedding", "caption_embedding"}
-)
+FIRST_ROUND_FIELDS = tuple(field.name for field in Image._meta.concrete_fields if field.name != "caption_embedding")
 
 
 def first_round_nearest_by(self, column, vector, *, limit, exact, ef_search, halfvec=False, after=None):

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from search.encoder import ClipEncoder
 from search.imagefiles import flatten_to_rgb, load_image, make_thumbnail
-from search.lab.speed.rows import synthetic_image
+from search.lab.speed.rows import create_with_vectors, synthetic_image
 from search.lab.speed.stats import percentiles, time_ms
 from search.libraries import library_name
 from search.models import Image
@@ -29,7 +29,7 @@ from search.query import PhotoFilters, SearchScope
 from search.selectors.vector import search_by_vector
 from search.services.ingest import find_image_files, images_ingest
 from search.services.libraries import libraries_rescan
-from search.vector_index import ensure_hnsw_index
+from search.vector_index import VECTOR_TABLE, ensure_hnsw_index
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,8 @@ def api_upload_job_rate(jpegs: list[bytes]) -> Throughput:
 def rescan_unchanged(root: Path, count: int, *, model_key: str, dim: int) -> tuple[float, str]:
     """Seconds to rescan `count` unchanged in-place files (rows written directly: the scan is what is timed)."""
     root.mkdir(parents=True)
-    Image.objects.filter(embedding_model=model_key).delete()  # left by a run stopped halfway
-    rows = []
+    Image.objects.filter(vector__embedding_model=model_key).delete()  # left by a run stopped halfway
+    rows, vectors = [], []
     vector = np.zeros(dim, dtype=np.float32)
     vector[0] = 1.0
     for number in range(count):
@@ -107,10 +107,11 @@ def rescan_unchanged(root: Path, count: int, *, model_key: str, dim: int) -> tup
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(b"\xff\xd8 not read by a rescan of unchanged files")
         stat = path.stat()
-        row = synthetic_image(number, vector, model_key=model_key, prefix="rescan")
+        row = synthetic_image(number, prefix="rescan")
         row.file, row.byte_size, row.file_mtime = library_name(path), stat.st_size, stat.st_mtime
         rows.append(row)
-    Image.objects.bulk_create(rows, batch_size=2000)
+        vectors.append(vector)
+    create_with_vectors(rows, vectors, model_key=model_key, batch_size=2000)
     started = time.perf_counter()
     report = libraries_rescan()
     return time.perf_counter() - started, str(report)
@@ -139,21 +140,21 @@ def _jpeg_thumbnail(image: PILImage.Image, side: int) -> bytes:
 def filtered_latencies(count: int, dim: int, queries: int, k: int, *, model_key: str) -> list[tuple[str, dict, float]]:
     """p50/p95/p99 of vector queries within date filters matching 1% and 10% of `count` rows, and unfiltered;
     with the share of queries that still returned k rows."""
-    Image.objects.filter(embedding_model=model_key).delete()  # left by a run stopped halfway
+    Image.objects.filter(vector__embedding_model=model_key).delete()  # left by a run stopped halfway
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(count, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     base = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     # Row i is taken i minutes after the base: a date range is a contiguous slice of the rows.
-    rows = [synthetic_image(i, vectors[i], model_key=model_key, prefix="filtered") for i in range(count)]
+    rows = [synthetic_image(i, prefix="filtered") for i in range(count)]
     for row, order in zip(rows, rng.permutation(count), strict=True):
         row.taken_at = base + dt.timedelta(minutes=int(order))
-    Image.objects.bulk_create(rows, batch_size=2000)
+    create_with_vectors(rows, vectors[:count], model_key=model_key, batch_size=2000)
     ensure_hnsw_index(model_key, dim)
     # Statistics as autovacuum leaves them on a live table: without them the planner guesses how many rows a date
     # range keeps and may walk the HNSW graph where a b-tree read of the few matching rows is ~10x faster.
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE search_image")
+        cursor.execute(f"ANALYZE search_image, {VECTOR_TABLE}")
     probes = rng.normal(size=(queries, dim)).astype(np.float32)
     results = []
     for label, share in (("unfiltered", None), ("taken within 10% of the dates", 0.10), ("within 1%", 0.01)):

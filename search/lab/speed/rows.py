@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from search.models import Image
+from search.models import Image, ImageVector
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -14,7 +14,7 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
     return (matrix / np.linalg.norm(matrix, axis=-1, keepdims=True)).astype(np.float32)
 
 
-def synthetic_image(n: int, vector: np.ndarray, *, model_key: str, prefix: str = "bench", caption: str = "") -> Image:
+def synthetic_image(n: int, *, prefix: str = "bench", caption: str = "") -> Image:
     """An unsaved row for benchmark picture `n`; `prefix` keeps the sha256 of one benchmark apart from another's."""
     return Image(
         sha256=hashlib.sha256(f"{prefix}-{n}".encode()).hexdigest(),
@@ -26,6 +26,16 @@ def synthetic_image(n: int, vector: np.ndarray, *, model_key: str, prefix: str =
         format="JPEG",
         byte_size=1000,
         caption=caption,
-        embedding=vector,
-        embedding_model=model_key,
+    )
+
+
+def create_with_vectors(images: list[Image], vectors, *, model_key: str, batch_size: int = 1000) -> None:
+    """Insert the unsaved `images` and their search vectors (one per image, in order), `batch_size` rows a statement."""
+    Image.objects.bulk_create(images, batch_size=batch_size)
+    ImageVector.objects.bulk_create(
+        [
+            ImageVector(image_id=image.id, embedding_model=model_key, embedding=vector)
+            for image, vector in zip(images, vectors, strict=True)
+        ],
+        batch_size=batch_size,
     )

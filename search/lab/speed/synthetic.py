@@ -17,9 +17,10 @@ import numpy as np
 from django.db import connection, transaction
 from django.db.models import Count
 
-from search.models import Image
+from search.models import Image, ImageVector
 from search.vector_index import (
     INDEX_KINDS,
+    VECTOR_TABLE,
     ensure_hnsw_index,
     ensure_vectors_fit_in_rows,
     hnsw_index_name,
@@ -35,6 +36,7 @@ SELECTIVITY = {CATEGORY_1PCT: 0.01, CATEGORY_10PCT: 0.10}
 GENERATION_CHUNK = 10_000
 
 _COLUMNS = (
+    ("id", "int8"),  # taken from the table's sequence, so the vector rows can name their image
     ("sha256", "text"),
     ("original_name", "text"),
     ("file", "text"),
@@ -56,11 +58,14 @@ _COLUMNS = (
     ("camera_make", "text"),
     ("camera_model", "text"),
     ("lens", "text"),
-    # Sent as pgvector's binary wire format (halfvec_recv), which binary COPY hands straight to the column.
-    ("embedding", "bytea"),
-    ("embedding_model", "text"),
     ("created_at", "timestamptz"),
     ("updated_at", "timestamptz"),
+)
+_VECTOR_COLUMNS = (
+    ("image_id", "int8"),
+    ("embedding_model", "text"),
+    # Sent as pgvector's binary wire format (halfvec_recv), which binary COPY hands straight to the column.
+    ("embedding", "bytea"),
 )
 
 
@@ -142,27 +147,26 @@ def simulate_images(
     """Top the collection `model_key` up to `count` rows with COPY; returns how many rows were inserted."""
     if not model_key.startswith(SIMULATED_PREFIX):
         raise ValueError(f"simulated rows need a model key starting with {SIMULATED_PREFIX!r}")
-    existing = Image.objects.filter(embedding_model=model_key).count()
+    existing = ImageVector.objects.filter(embedding_model=model_key).count()
     ensure_vectors_fit_in_rows(space.dim)  # as ingest does before its first row
     for start in range(existing, count, batch_size):
         stop = min(start + batch_size, count)
-        _copy_rows(_rows(space, model_key, start, stop))
+        _copy_rows(space, model_key, start, stop)
         if on_batch:
             on_batch(stop - start)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE search_image")
+        cursor.execute(f"ANALYZE search_image, {VECTOR_TABLE}")
     return max(count - existing, 0)
 
 
-def _rows(space: VectorSpace, model_key: str, start: int, stop: int) -> Iterator[tuple]:
-    vectors = space.rows(start, stop).astype(">f2")  # the column's halfvec
-    header = struct.pack(">HH", space.dim, 0)
+def _rows(model_key: str, ids: list[int], start: int) -> Iterator[tuple]:
     now = datetime.now(UTC)
-    for offset, vector in enumerate(vectors):
+    for offset, image_id in enumerate(ids):
         row = start + offset
         digest = hashlib.sha256(f"{model_key}#{row}".encode()).hexdigest()
         category = category_of(row)
         yield (
+            image_id,
             digest,
             f"sim-{row}.jpg",
             f"simulated/{digest}.jpg",
@@ -184,21 +188,36 @@ def _rows(space: VectorSpace, model_key: str, start: int, stop: int) -> Iterator
             "",
             "",
             "",
-            header + vector.tobytes(),
-            model_key,
             now,
             now,
         )
 
 
-def _copy_rows(rows: Iterator[tuple]) -> None:
-    names = ", ".join(name for name, _ in _COLUMNS)
+def _vector_rows(space: VectorSpace, model_key: str, ids: list[int], start: int) -> Iterator[tuple]:
+    vectors = space.rows(start, start + len(ids)).astype(">f2")  # the column's halfvec
+    header = struct.pack(">HH", space.dim, 0)
+    for image_id, vector in zip(ids, vectors, strict=True):
+        yield image_id, model_key, header + vector.tobytes()
+
+
+def _copy_rows(space: VectorSpace, model_key: str, start: int, stop: int) -> None:
+    """Rows [start, stop) of the collection: the images, then their vectors, in one transaction."""
     with transaction.atomic(), connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY search_image ({names}) FROM STDIN WITH (FORMAT BINARY)") as copy:
-            copy.set_types([kind for _, kind in _COLUMNS])
-            for row in rows:
-                copy.write_row(row)
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('search_image', 'id')) FROM generate_series(1, %s)", [stop - start]
+        )
+        ids = [image_id for (image_id,) in cursor.fetchall()]
+        _copy(cursor, "search_image", _COLUMNS, _rows(model_key, ids, start))
+        _copy(cursor, VECTOR_TABLE, _VECTOR_COLUMNS, _vector_rows(space, model_key, ids, start))
+
+
+def _copy(cursor, table: str, columns: tuple[tuple[str, str], ...], rows: Iterator[tuple]) -> None:
+    names = ", ".join(name for name, _ in columns)
+    raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+    with raw.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types([kind for _, kind in columns])
+        for row in rows:
+            copy.write_row(row)
 
 
 @dataclass(frozen=True)
@@ -281,10 +300,10 @@ def row_number(image: Image) -> int:
 def simulated_collections() -> dict[str, int]:
     """Simulated model keys in this database and their row counts."""
     rows = (
-        Image.objects.filter(embedding_model__startswith=SIMULATED_PREFIX)
+        ImageVector.objects.filter(embedding_model__startswith=SIMULATED_PREFIX)
         .values_list("embedding_model")
         .order_by("embedding_model")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("image"))
     )
     return dict(rows)
 
@@ -296,5 +315,10 @@ def drop_simulated(model_key: str) -> int:
     with connection.cursor() as cursor:
         for kind in INDEX_KINDS:
             cursor.execute(f"DROP INDEX IF EXISTS {hnsw_index_name(model_key, kind=kind)}")
-        cursor.execute("DELETE FROM search_image WHERE embedding_model = %s", [model_key])
+        # Vectors first: the foreign key is checked at commit, and ON DELETE CASCADE is Django's, not the table's.
+        cursor.execute(
+            f"WITH gone AS (DELETE FROM {VECTOR_TABLE} WHERE embedding_model = %s RETURNING image_id) "
+            "DELETE FROM search_image WHERE id IN (SELECT image_id FROM gone)",
+            [model_key],
+        )
         return cursor.rowcount

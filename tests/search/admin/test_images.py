@@ -3,7 +3,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from search.models import CaptionRevision, Image
+from search.models import CaptionRevision, Image, ImageVector
 from search.query import SearchScope
 from search.selectors.vector import search_by_vector
 from tests.factories import vector_atol
@@ -22,9 +22,9 @@ def _act(client, action: str, images, follow=False, **extra):
     return client.post(reverse(CHANGELIST), data, follow=follow)
 
 
-def _visible_hits(image: Image) -> set[int]:
+def _visible_hits(vector: ImageVector) -> set[int]:
     scope = SearchScope(top_k=50)
-    return {hit.id for hit in search_by_vector(image.embedding, scope=scope, model_key=image.embedding_model)}
+    return {hit.id for hit in search_by_vector(vector.embedding, scope=scope, model_key=vector.embedding_model)}
 
 
 def _log_messages(image: Image) -> list[str]:
@@ -143,7 +143,7 @@ def test_changelist_search_and_filters(curator_client, collection):
     assert names({"has_caption": "yes"}) == {"stripes.png"}
     assert len(names({"has_caption": "no"})) == 4
     model_key = collection["night.png"].embedding_model
-    assert len(names({"embedding_model": model_key})) == 5
+    assert len(names({"vector__embedding_model": model_key})) == 5
     assert len(names({"source": "folder", "category": "scenes", "hidden__exact": "0"})) == 5
 
 
@@ -165,13 +165,13 @@ def test_images_cannot_be_added_in_the_admin(curator_client, curator, db):
 
 def test_hide_takes_images_out_of_search_at_once_and_unhide_brings_them_back(curator_client, collection):
     image = collection["stripes.png"]
-    assert image.id in _visible_hits(image)
+    assert image.id in _visible_hits(image.vector)
     response = _act(curator_client, "hide", [image])
     assert response.status_code == 302
-    assert image.id not in _visible_hits(image)
+    assert image.id not in _visible_hits(image.vector)
     assert curator_client.get(reverse("search:thumbnail", args=[image.id])).status_code == 404
     _act(curator_client, "unhide", [image])
-    assert image.id in _visible_hits(image)
+    assert image.id in _visible_hits(image.vector)
     assert _log_messages(image) == ["Shown in search again.", "Hidden from search."]
 
 
@@ -202,15 +202,15 @@ def test_re_embed_queues_a_task_that_embeds_the_images_again(
     queued = []
     monkeypatch.setattr(tasks.images_embed_task, "apply_async", lambda args, **options: queued.append(args[0]))
     image = collection["night.png"]
-    expected = list(image.embedding)
-    Image.objects.filter(id=image.id).update(embedding=[0.1] * len(expected))
+    expected = list(image.vector.embedding)
+    ImageVector.objects.filter(image=image).update(embedding=[0.1] * len(expected))
     with django_capture_on_commit_callbacks(execute=True):
         response = _act(curator_client, "re_embed", [image])
     assert response.status_code == 302 and queued == [[image.id]]
     result = tasks.images_embed_task.apply(args=[queued[0]]).get()
     assert result == {"updated": 1, "failed": []}
-    image.refresh_from_db()
-    assert list(image.embedding) == pytest.approx(expected, abs=vector_atol(encoder))
+    image.vector.refresh_from_db()
+    assert list(image.vector.embedding) == pytest.approx(expected, abs=vector_atol(encoder))
 
 
 def test_re_caption_queues_the_captioner_for_uncurated_captions(
@@ -233,6 +233,7 @@ def test_delete_leaves_no_row_no_vector_and_no_file(
     curator_client, collection, media_root, django_capture_on_commit_callbacks
 ):
     image = collection["stripes.png"]
+    vector = image.vector  # searched with once the image is gone
     files = [media_root / image.file.name, media_root / image.thumbnail.name]
     assert all(path.exists() for path in files)
     with django_capture_on_commit_callbacks(execute=True):
@@ -240,8 +241,8 @@ def test_delete_leaves_no_row_no_vector_and_no_file(
     assert response.status_code == 302
     assert not Image.objects.filter(id=image.id).exists()
     assert not any(path.exists() for path in files)
-    assert Image.objects.filter(embedding__isnull=False).count() == 4
-    assert image.id not in _visible_hits(collection["stripes.png"])
+    assert ImageVector.objects.count() == 4 and not ImageVector.objects.filter(image_id=image.id).exists()
+    assert image.id not in _visible_hits(vector)
     assert LogEntry.objects.filter(object_id=str(image.id), action_flag=3).exists()
 
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 from django.db import connection
 
-from search.vector_index import HALFVEC, INDEX_KINDS, ensure_hnsw_index, hnsw_index_name
+from search.vector_index import HALFVEC, INDEX_KINDS, create_index, hnsw_index_name, index_definition
 from tests.factories import unit_vector
 
 BEFORE = [("search", "0009_embedding_at_half_precision")]
@@ -31,6 +31,13 @@ def _write_rows(apps, model_key: str) -> None:
         apps.get_model("search", "Image").objects.create(
             sha256=f"{model_key}{seed}", embedding=unit_vector(8, seed), **fields
         )
+
+
+def old_index(model_key: str, dimensions: int, kind: str) -> None:
+    """An HNSW index on search_image, where the vectors were before migration 0011."""
+    definition = index_definition(kind, dimensions)
+    name = hnsw_index_name(model_key, kind=kind)
+    create_index(name, f"search_image USING hnsw ({definition}) WHERE embedding_model = %s", [model_key])
 
 
 def test_the_default_kind_is_halfvec():
@@ -72,7 +79,7 @@ def test_a_vector_index_is_replaced_by_the_configured_kind(
     _write_rows(apps, INDEXED)
     _write_rows(apps, UNINDEXED)
     for kind in before:
-        ensure_hnsw_index(INDEXED, 8, kind=kind)
+        old_index(INDEXED, 8, kind)
     settings.VECTOR_INDEX = configured
     migrate(AFTER)
     assert _valid_indexes(INDEXED) == {hnsw_index_name(INDEXED, kind=kind) for kind in after}

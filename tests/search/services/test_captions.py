@@ -141,7 +141,7 @@ def test_image_to_text_finds_the_caption_of_the_same_picture(ingested, encoder):
     captions_import([(image.sha256, f"caption number {i}") for i, image in enumerate(ingested)], encoder=encoder)
     # Make one caption vector the image's own vector: the nearest caption to that image must then be this one.
     target = Image.objects.get(id=ingested[3].id)
-    Image.objects.filter(id=target.id).update(caption_embedding=target.embedding)
+    Image.objects.filter(id=target.id).update(caption_embedding=target.vector.embedding)
     loaded = load_upload(Path(target.file.path).read_bytes())
 
     hits = search_captions_by_image(loaded, top_k=3, encoder=encoder)

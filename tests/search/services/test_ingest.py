@@ -49,7 +49,7 @@ def test_stores_metadata_vector_file_and_thumbnail(folder, encoder, media_root):
     assert (image.format, image.width, image.height, image.source) == ("WEBP", 96, 72, ImageSource.FOLDER)
     assert image.byte_size == (folder / "dogs" / "c.webp").stat().st_size
     assert image.embedding_model == encoder.model_key
-    assert len(image.embedding) == encoder.dim
+    assert len(image.vector.embedding) == encoder.dim
     assert (media_root / image.file.name).read_bytes() == (folder / "dogs" / "c.webp").read_bytes()
     assert PILImage.open(media_root / image.thumbnail.name).format == "WEBP"
 
@@ -123,7 +123,7 @@ def test_the_image_work_pool_changes_nothing_but_speed(folder, encoder, settings
         settings.INGEST_THREADS = threads
         report = images_ingest(find_image_files(folder), encoder=encoder, batch_size=3)
         rows = {
-            image.original_name: (list(image.embedding), image.thumbnail.read())
+            image.original_name: (list(image.vector.embedding), image.thumbnail.read())
             for image in Image.objects.order_by("original_name")
         }
         for image in Image.objects.all():
@@ -149,7 +149,7 @@ def test_reduced_decoding_stores_the_original_and_changes_vectors_only_slightly(
         images_ingest(find_image_files(photo.parent), encoder=encoder)
         image = Image.objects.get()
         stored = (image.file.read(), image.width, image.height, PILImage.open(image.thumbnail).size)
-        vector = np.array(image.embedding)
+        vector = np.array(image.vector.embedding)
         image_delete(image=image)
         return stored, vector
 

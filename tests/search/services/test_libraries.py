@@ -86,7 +86,7 @@ def test_rescan_adds_reembeds_follows_moves_and_marks_missing(library, encoder, 
     assert not changed_row.thumbnail.storage.exists(changed_row.thumbnail.name)  # the old thumbnail went
     gone = Image.objects.get(original_name="c.jpg")
     assert gone.missing
-    hits = search_by_vector(changed.embedding, scope=SearchScope(top_k=10), model_key=encoder.model_key)
+    hits = search_by_vector(changed.vector.embedding, scope=SearchScope(top_k=10), model_key=encoder.model_key)
     assert gone.id not in [hit.id for hit in hits] and changed.id == hits[0].id
 
     (library / "c.jpg").write_bytes(photo_bytes())  # it comes back

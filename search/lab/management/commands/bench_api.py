@@ -20,8 +20,7 @@ from django.test import Client, override_settings
 
 from accounts.services import token_create
 from search.encoder import get_encoder
-from search.lab.speed.rows import synthetic_image, unit_rows
-from search.models import Image
+from search.lab.speed.rows import create_with_vectors, synthetic_image, unit_rows
 from search.vector_index import ensure_hnsw_index
 
 WORDS = ("red", "blue", "green", "large", "small", "circle", "square", "triangle", "left", "right", "top", "bottom")
@@ -53,13 +52,8 @@ class Command(BaseCommand):
         rng = np.random.default_rng(0)
         vectors = unit_rows(rng.standard_normal((count, encoder.dim)))
         prefix = f"bench-{uuid.uuid4().hex}"
-        Image.objects.bulk_create(
-            [
-                synthetic_image(n, vector, model_key=encoder.model_key, prefix=prefix)
-                for n, vector in enumerate(vectors)
-            ],
-            batch_size=1000,
-        )
+        images = [synthetic_image(n, prefix=prefix) for n in range(count)]
+        create_with_vectors(images, vectors, model_key=encoder.model_key)
 
     def _measure(self, encoder, queries: int, top_k: int) -> dict:
         user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:8]}")

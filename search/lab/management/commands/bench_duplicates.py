@@ -6,8 +6,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from search.lab.speed.rows import synthetic_image, unit_rows
-from search.models import Image
+from search.lab.speed.rows import create_with_vectors, synthetic_image, unit_rows
 from search.selectors.duplicates import find_duplicates
 from search.vector_index import ensure_hnsw_index
 
@@ -43,11 +42,7 @@ def _plant(count: int) -> int:
     originals = unit_rows(rng.standard_normal((count, DIM)))
     noise = 0.2 / np.sqrt(DIM)
     planted = {i: unit_rows(originals[i] + noise * rng.standard_normal((2, DIM))) for i in range(0, count, COPY_EVERY)}
-    rows = [synthetic_image(n, vector, model_key=MODEL_KEY) for n, vector in enumerate(originals)]
-    rows += [
-        synthetic_image(count + 2 * i + j, copy, model_key=MODEL_KEY)
-        for i, copies in planted.items()
-        for j, copy in enumerate(copies)
-    ]
-    Image.objects.bulk_create(rows, batch_size=1000)
+    copies = [(count + 2 * i + j, copy) for i, pair in planted.items() for j, copy in enumerate(pair)]
+    rows = [synthetic_image(n) for n in range(count)] + [synthetic_image(n) for n, _ in copies]
+    create_with_vectors(rows, [*originals, *(copy for _, copy in copies)], model_key=MODEL_KEY)
     return len(planted)

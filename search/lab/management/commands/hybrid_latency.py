@@ -9,12 +9,12 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
 from search.encoder import get_encoder
-from search.lab.speed.rows import synthetic_image, unit_rows
+from search.lab.speed.rows import create_with_vectors, synthetic_image, unit_rows
 from search.models import Image
 from search.query import SearchRequest
 from search.selectors.hybrid import parse_query, text_search_query
 from search.selectors.search import search_images
-from search.vector_index import ensure_hnsw_index
+from search.vector_index import VECTOR_TABLE, ensure_hnsw_index
 
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange", "black", "grey"]
 SHAPES = ["circle", "square", "triangle", "star", "cross", "ring"]
@@ -54,18 +54,16 @@ class Command(BaseCommand):
     def _insert(self, count, encoder):
         rng = np.random.default_rng(0)
         combos = list(itertools.product(["small", "large"], COLOURS, SHAPES, PLACES))
-        rows = []
+        rows, vectors = [], []
         for i in range(count):
             size, colour, shape, place = combos[i % len(combos)]
-            vector = unit_rows(rng.standard_normal(encoder.dim))
+            vectors.append(unit_rows(rng.standard_normal(encoder.dim)))
             caption = f"a {size} {colour} {shape} {place} on a white background"
-            rows.append(
-                synthetic_image(i, vector, model_key=encoder.model_key, prefix="hybrid-latency", caption=caption)
-            )
-        Image.objects.bulk_create(rows, batch_size=500)
+            rows.append(synthetic_image(i, prefix="hybrid-latency", caption=caption))
+        create_with_vectors(rows, vectors, model_key=encoder.model_key, batch_size=500)
         ensure_hnsw_index(encoder.model_key, encoder.dim)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE search_image")
+            cursor.execute(f"ANALYZE search_image, {VECTOR_TABLE}")
 
     def _measure(self, queries, repeat, encoder):
         for query in queries[:10]:  # warm-up

@@ -84,7 +84,7 @@ def _collection(model_key: str) -> Collection:
     database = settings.DATABASES["default"]
     name = lab_database_name()
     with database_named(name):
-        if not Image.objects.filter(embedding_model=model_key).exists():
+        if not Image.objects.filter(vector__embedding_model=model_key).exists():
             raise CommandError(f"no collection {model_key} in the database {name}: `manage.py simulate --list`")
     user = quote(database.get("USER") or "")
     password = f":{quote(database['PASSWORD'])}" if database.get("PASSWORD") else ""

@@ -13,7 +13,7 @@ from search.lab.speed.synthetic import (
     simulated_collections,
     simulated_model_key,
 )
-from search.vector_index import BIT, HALFVEC, VECTOR
+from search.vector_index import BIT, HALFVEC, VECTOR, VECTOR_TABLE
 
 DATABASE_HELP = """
 The rows go into the lab's database on the same server (LAB_DATABASE; default: the app's name + "_lab"), never the
@@ -76,7 +76,8 @@ class Command(LabCommand):
             asked = [kind for kind in (VECTOR, HALFVEC, BIT) if options[kind]]
             for kind in dict.fromkeys([settings.VECTOR_INDEX, *asked]):
                 self._index(model_key, space.dim, kind, options)
-        self.stdout.write(f"table search_image: {relation_size('search_image') / 2**20:,.1f} MiB")
+        for table in (VECTOR_TABLE, "search_image"):
+            self.stdout.write(f"table {table} (all collections): {relation_size(table) / 2**20:,.1f} MiB")
 
     def _drop(self, model_key: str) -> None:
         try:

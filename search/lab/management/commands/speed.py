@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from search.encoder import ClipEncoder, cpu_has_bf16_matrix_units
 from search.lab.database import LabCommand
-from search.lab.speed import encoders, endtoend, hotpath, indexes, reference
+from search.lab.speed import encoders, endtoend, hotpath, indexes, reference, updates
 from search.lab.speed.stats import mean_recall
 from search.lab.speed.synthetic import (
     CATEGORY_1PCT,
@@ -23,9 +23,21 @@ from search.lab.speed.synthetic import (
     simulated_model_key,
 )
 from search.lab.speed.vectors import ef_search_curve
-from search.vector_index import HALFVEC, INDEX_KINDS, VECTOR, hnsw_index_name
+from search.vector_index import HALFVEC, INDEX_KINDS, VECTOR, VECTOR_TABLE, hnsw_index_name
 
-SECTIONS = ("vectors", "halfvec", "filtered", "indexes", "hotpath", "breakdown", "limit", "e2e", "text", "ingest")
+SECTIONS = (
+    "vectors",
+    "halfvec",
+    "filtered",
+    "indexes",
+    "hotpath",
+    "breakdown",
+    "limit",
+    "updates",
+    "e2e",
+    "text",
+    "ingest",
+)
 
 
 def _ints(value: str) -> list[int]:
@@ -84,7 +96,7 @@ class Command(LabCommand):
                 self.float_encoder = self._encoder("float32")
                 self.bf16_encoder = self._encoder("bfloat16")
         self._header()
-        per_size = {"vectors", "halfvec", "filtered", "indexes", "hotpath", "breakdown", "limit", "e2e"}
+        per_size = {"vectors", "halfvec", "filtered", "indexes", "hotpath", "breakdown", "limit", "updates", "e2e"}
         for size in options["sizes"] if sections & per_size else []:
             model_key = self._collection(size)
             self.out(f"\n#### {size:,} vectors ({model_key})\n")
@@ -103,6 +115,8 @@ class Command(LabCommand):
                 self._breakdown(model_key, encoder)
             if "limit" in sections:
                 self._limit(size, model_key)
+            if "updates" in sections:
+                self._updates(model_key)
             if "e2e" in sections:
                 self._end_to_end(size, model_key, encoder)
         if "text" in sections:
@@ -146,8 +160,11 @@ class Command(LabCommand):
     def _index_sizes(self, model_key: str) -> None:
         mib = {kind: relation_size(hnsw_index_name(model_key, kind=kind)) / 2**20 for kind in INDEX_KINDS}
         sizes = [f"{kind} {size:,.1f} MiB" for kind, size in mib.items()]
-        table = relation_size("search_image") / 2**20
-        self.out(f"HNSW index size: {', '.join(sizes)}; table search_image (all collections) {table:,.1f} MiB\n")
+        table, vectors = (relation_size(name) / 2**20 for name in ("search_image", VECTOR_TABLE))
+        self.out(
+            f"HNSW index size: {', '.join(sizes)}; tables (all collections): {VECTOR_TABLE} {vectors:,.1f} MiB, "
+            f"search_image {table:,.1f} MiB\n"
+        )
 
     def _indexes(self, size: int, model_key: str) -> None:
         k, ef = self.options["k"], settings.SEARCH_EF_SEARCH
@@ -248,6 +265,16 @@ class Command(LabCommand):
             self.out(
                 f"| {stage} | {before['p50']:.2f} | {before['mean']:.2f} | {after['p50']:.2f} | {after['mean']:.2f} |"
             )
+        self.out()
+
+    def _updates(self, model_key: str) -> None:
+        costs = updates.update_costs(model_key)
+        self.out(f"Updates of {costs[0].rows:,} image rows in one statement (median of 3, interleaved, rolled back)\n")
+        self.out("| update | ms per row | indexes that grew (KiB, all rounds) |")
+        self.out("|---|---:|---|")
+        for cost in costs:
+            grown = ", ".join(f"{name} {size / 1024:,.0f}" for name, size in sorted(cost.grown.items())) or "none"
+            self.out(f"| {cost.name} | {cost.ms_per_row:.3f} | {grown} |")
         self.out()
 
     def _limit(self, size: int, model_key: str) -> None:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _brute_force_ranks(eval_set):
-    vectors = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "embedding"))
+    vectors = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "vector__embedding"))
     matrix = np.stack([np.asarray(vectors[i]) for i in eval_set.image_ids])
     scores = eval_set.caption_vectors() @ matrix.T
     return [[eval_set.image_ids[j] for j in np.argsort(-row, kind="stable")] for row in scores]
@@ -43,7 +43,7 @@ def test_search_module_rankings_equal_brute_force(dataset, encoder):
 def test_image_to_text_rank_is_best_own_caption(dataset, encoder):
     eval_set = prepare_eval_set(dataset, split="test", encoder=encoder)
     row = image_to_text_row(eval_set)
-    vectors = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "embedding"))
+    vectors = dict(Image.objects.filter(id__in=eval_set.image_ids).values_list("id", "vector__embedding"))
     ranks = []
     for index, image_id in enumerate(eval_set.image_ids):
         scores = eval_set.caption_vectors() @ np.asarray(vectors[image_id])

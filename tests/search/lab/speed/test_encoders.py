@@ -100,7 +100,7 @@ def test_full_ingest_timing_leaves_no_rows_or_model_key_changes(encoder):
     rate = time_full_ingest(encoder, photo_like_jpegs(3, size=(160, 120)))
     assert rate > 0
     assert encoder.model_key == key
-    assert not Image.objects.filter(embedding_model=INGEST_MODEL_KEY).exists()
+    assert not Image.objects.filter(vector__embedding_model=INGEST_MODEL_KEY).exists()
 
 
 def test_one_thread_text_encoding_gives_the_same_vectors_and_restores_the_thread_count():

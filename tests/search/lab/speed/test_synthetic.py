@@ -23,17 +23,17 @@ KEY = "simulated:test"
 
 def test_simulate_inserts_the_rows_it_says_with_the_generated_vectors():
     inserted = simulate_images(SPACE, count=250, model_key=KEY, batch_size=100)
-    rows = Image.objects.filter(embedding_model=KEY)
+    rows = Image.objects.filter(vector__embedding_model=KEY)
     assert inserted == 250 and rows.count() == 250
     image = rows.get(original_name="sim-137.jpg")
     stored = SPACE.rows(137, 138)[0].astype(np.float16)  # the column's half precision, nothing lost on the way
-    np.testing.assert_array_equal(np.asarray(image.embedding, dtype=np.float16), stored)
+    np.testing.assert_array_equal(np.asarray(image.vector.embedding, dtype=np.float16), stored)
     assert row_number(image) == 137
 
 
 def test_categories_have_the_stated_selectivity():
     simulate_images(SPACE, count=1000, model_key=KEY)
-    rows = Image.objects.filter(embedding_model=KEY)
+    rows = Image.objects.filter(vector__embedding_model=KEY)
     assert rows.filter(category=CATEGORY_1PCT).count() == 10
     assert rows.filter(category=CATEGORY_10PCT).count() == 100
 
@@ -41,7 +41,7 @@ def test_categories_have_the_stated_selectivity():
 def test_simulate_tops_up_and_batching_does_not_change_the_vectors():
     simulate_images(SPACE, count=120, model_key=KEY, batch_size=7)
     assert simulate_images(SPACE, count=150, model_key=KEY, batch_size=50) == 30
-    assert Image.objects.filter(embedding_model=KEY).count() == 150
+    assert Image.objects.filter(vector__embedding_model=KEY).count() == 150
     np.testing.assert_allclose(SPACE.rows(140, 150), SPACE.rows(0, 150)[140:], atol=0)
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError
 
-from search.models import Image
+from search.models import ImageVector
 from tests.factories import command_output
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def test_reindex_reports_progress_and_counts(folder):
     command_output("ingest", str(folder))
-    Image.objects.update(embedding_model="Old:tag")
+    ImageVector.objects.update(embedding_model="Old:tag")
     output = command_output("reindex")
     assert "3 images to embed" in output
     assert "updated 3, failed 0" in output

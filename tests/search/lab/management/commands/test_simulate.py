@@ -14,7 +14,7 @@ def test_simulate_inserts_builds_the_searched_index_and_those_asked_for(settings
     output = command_output(
         "simulate", "--count", "400", "--dim", "16", "--clusters", "4", "--vector", "--maintenance-work-mem", "64MB"
     )
-    assert Image.objects.filter(embedding_model="simulated:n400-d16-k4-l16-s0").count() == 400
+    assert Image.objects.filter(vector__embedding_model="simulated:n400-d16-k4-l16-s0").count() == 400
     assert "inserted 400 rows" in output
     assert "HNSW index (bit)" in output and "HNSW index (vector)" in output and "(halfvec)" not in output
 
