@@ -51,7 +51,8 @@ def _sizes(value: str) -> list[tuple[int, int]]:
 class Command(LabCommand):
     help = (
         "Speed at scale: ef_search curve (recall@k vs exact, p50/p95/p99), halfvec, filtered queries, end-to-end "
-        "text queries (search module and POST /api/search/, cache miss/hit, 1/4/16 clients), text-encoder "
+        "text queries (search module and POST /api/search/, cache miss/hit, 1/4/16 clients), the cost of updates "
+        "to image rows, text-encoder "
         "variants and image ingestion, printed as Markdown for docs/benchmarks.md. The collections come from "
         "`manage.py simulate --count N` with the same --dim/--clusters/--seed, in the lab's database."
     )
