@@ -378,9 +378,10 @@ class ImageVector(models.Model):
 
     Kept apart from Image so that what the HNSW index points at changes only when the vector does: an update to an
     Image row (a caption, a curator's hide, a rescan) writes a new row version, and every index of its table gets a
-    new entry, the HNSW graph included, at ~15x the cost of the update itself (docs/benchmarks.md). Here the
-    vectors also sit seven to a page, so a re-rank reads fewer pages and the table + its `bit` index stay under
-    1.5 GB at a million images. Searches join it to Image by the image's id (ImageQuerySet.nearest).
+    new entry; with the vector in that row, the HNSW graph got one too, at ~15x the cost of the update itself
+    (docs/benchmarks.md). Here the vectors also sit seven to a page, so a re-rank reads fewer pages and the table +
+    its `bit` index stay under 1.5 GiB at a million images. Searches join it to Image by the image's id
+    (ImageQuerySet.nearest).
     """
 
     image = models.OneToOneField(Image, primary_key=True, on_delete=models.CASCADE, related_name="vector")

@@ -5,7 +5,7 @@ whole row, and every index of the table gets an entry for it: with the vector in
 the HNSW graph for every such update (15x the cost of the update itself at 100k images, and a dead graph node
 left behind; docs/benchmarks.md). In their own table, vectors change only when an image is re-embedded. The table
 holds seven vectors a page, so the `bit` re-rank reads fewer pages, and at a million images the vector table and its
-`bit` index come to about 1.45 GiB.
+`bit` index come to 1,469 MiB (1.43 GiB; docs/benchmarks.md).
 
 In one transaction, so the table is locked while it runs (minutes at a million images: the copy and the HNSW
 builds): the vectors and their model keys are copied, each model's HNSW indexes are built again on the new table
