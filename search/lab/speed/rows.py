@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+from django.db import transaction
 
 from search.models import Image, ImageVector
 
@@ -30,12 +31,14 @@ def synthetic_image(n: int, *, prefix: str = "bench", caption: str = "") -> Imag
 
 
 def create_with_vectors(images: list[Image], vectors, *, model_key: str, batch_size: int = 1000) -> None:
-    """Insert the unsaved `images` and their search vectors (one per image, in order), `batch_size` rows a statement."""
-    Image.objects.bulk_create(images, batch_size=batch_size)
-    ImageVector.objects.bulk_create(
-        [
-            ImageVector(image_id=image.id, embedding_model=model_key, embedding=vector)
-            for image, vector in zip(images, vectors, strict=True)
-        ],
-        batch_size=batch_size,
-    )
+    """Insert the unsaved `images` and their search vectors (one per image, in order), `batch_size` rows a statement,
+    all or nothing (a run stopped halfway leaves no image without its vector)."""
+    with transaction.atomic():
+        Image.objects.bulk_create(images, batch_size=batch_size)
+        ImageVector.objects.bulk_create(
+            [
+                ImageVector(image_id=image.id, embedding_model=model_key, embedding=vector)
+                for image, vector in zip(images, vectors, strict=True)
+            ],
+            batch_size=batch_size,
+        )
