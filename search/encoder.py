@@ -40,8 +40,9 @@ PRECISIONS = ("float32", "bfloat16")
 
 
 @functools.cache
-def _open_clip():
-    """open_clip, with the project's model configs registered (once per process)."""
+def open_clip_with_project_configs():
+    """open_clip, with the project's model configs registered (once per process: open_clip appends the folder and
+    rescans every config on each registration). The product's encoder and the lab's training both build from it."""
     import open_clip
 
     open_clip.add_model_config(PROJECT_CONFIG_DIR)
@@ -82,7 +83,7 @@ class ClipEncoder:
         self.batch_size = batch_size
         self.model_key = model_key_for(model_name, pretrained)
         model, self.preprocess = _load_open_clip(model_name, pretrained, device)
-        self.tokenizer = _open_clip().get_tokenizer(model_name)
+        self.tokenizer = open_clip_with_project_configs().get_tokenizer(model_name)
         # One forward pass at a time: torch already uses every core inside one, and a lock keeps requests from
         # oversubscribing the CPU or interleaving on a GPU stream.
         self._lock = threading.Lock()
@@ -192,7 +193,7 @@ def _load_open_clip(model_name: str, pretrained: str, device: str):
         torch.manual_seed(0)
         pretrained = None
     try:
-        create = _open_clip().create_model_and_transforms
+        create = open_clip_with_project_configs().create_model_and_transforms
         model, _, preprocess = create(model_name, pretrained=pretrained, device=device)
     except RuntimeError as error:
         raise EncoderUnavailable(model_name, pretrained, error) from error

@@ -1,20 +1,19 @@
-"""The project's CLIP configs as open_clip models: register once, then create by name.
+"""The project's CLIP configs as open_clip models, created by name.
 
-search/clip_configs/ holds open_clip model configs named "imagesearch-<config>"; the product
-loads the same names, so a checkpoint trained here loads there unchanged.
+search/clip_configs/ holds open_clip model configs named "imagesearch-<config>", registered by the product's own
+search.encoder.open_clip_with_project_configs; the product loads the same names, so a checkpoint trained here
+loads there unchanged.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import open_clip
 import torch
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "clip_configs"
+from search.encoder import PROJECT_CONFIG_DIR, open_clip_with_project_configs
+
 NAME_PREFIX = "imagesearch-"
 
 Tokenizer = Callable[[list[str]], torch.Tensor]
@@ -26,22 +25,15 @@ def model_name(config: str) -> str:
     return config if config.startswith(NAME_PREFIX) else NAME_PREFIX + config
 
 
-@functools.cache
-def register_configs() -> None:
-    # Cached: open_clip appends the folder and rescans every config on each call.
-    open_clip.add_model_config(CONFIG_DIR)
-
-
 def model_config(name: str) -> dict[str, Any]:
-    register_configs()
-    config = open_clip.get_model_config(name)
+    config = open_clip_with_project_configs().get_model_config(name)
     if config is None:
-        raise ValueError(f"No open_clip config named {name!r} in {CONFIG_DIR}")
+        raise ValueError(f"No open_clip config named {name!r} in {PROJECT_CONFIG_DIR}")
     return config
 
 
 def create_clip(name: str, *, pretrained: str | None = None) -> tuple[torch.nn.Module, Preprocess, Tokenizer]:
     """Model, evaluation preprocessing and tokenizer, exactly as open_clip builds them for `name`."""
-    register_configs()
+    open_clip = open_clip_with_project_configs()
     model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
     return model, preprocess, open_clip.get_tokenizer(name)

@@ -11,9 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
+from search.encoder import open_clip_with_project_configs
 from search.lab.datasets.dataset import write_dataset
 from search.lab.datasets.shapes import SHAPES, Scene, ShapeSpec, generate_samples, make_sample, render_scene
-from search.lab.training.model import create_clip, register_configs
+from search.lab.training.model import create_clip
 from search.lab.training.train import TrainOptions, learning_rate, train_clip
 
 CAPTIONS = ["a red circle", "a large blue square at the top on a grey background"]
@@ -56,7 +57,7 @@ def test_training_runs_the_requested_steps_and_reports(trained):
 
 def test_checkpoint_loads_in_open_clip_with_the_trained_vectors(trained):
     result, data_dir = trained
-    register_configs()
+    open_clip_with_project_configs()
     image_path = next((data_dir / "images").glob("test_*.jpg"))
     _, _, preprocess = open_clip.create_model_and_transforms("imagesearch-tiny")
     trained_vectors = _features(result.model, preprocess, open_clip.get_tokenizer("imagesearch-tiny"), image_path)
