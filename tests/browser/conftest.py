@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from imagesearch.procfile import Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,20 +63,16 @@ def live_asgi_server(transactional_db, settings, media_root, tmp_path):
         "SIGNUP_POLICY": "open",  # the flow test signs up like a new user
         "PYTHONPATH": str(ROOT),
     }
-    log = (tmp_path / "server.log").open("w")
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:imagesearch.gunicorn", "imagesearch.asgi:application"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    stack = Stack(env=env, log_dir=tmp_path)  # the log: tmp_path / "web.log"
+    stack.start("web")  # in a process group of its own
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(url, process)
+        wait_until_up(url, stack.processes["web"])
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        # The whole group, the workers too: a worker left behind when only its master was killed kept its session on
+        # the test database, and the run could not drop it at the end ("being accessed by other users").
+        stack.stop()
 
 
 @pytest.fixture
